@@ -1,0 +1,123 @@
+# Kit.cmake — the one place that knows the kit's naming rules.
+#
+# In a chapter folder NN_topic, CMakeLists.txt needs only:
+#
+#   kit_program(pipe_parent_child EXPECT "child read 13 bytes")
+#   kit_program(pipe_capacity EXPECT "capacity: [0-9]+ bytes" ARGS 4096)
+#   kit_tests(pipe_test.cpp)
+#
+# which gives executables named after their files, the smoke tests
+# chapterNN.run.<program>, the GoogleTest cases chapterNN.<Suite>.<Case>, the
+# label chapterNN on all of them, and the leak-guard and doctor fixtures.
+#
+# Regular expressions are CMake's (https://cmake.org/cmake/help/latest/command/string.html#regex-specification):
+# use [0-9] rather than \d, and avoid ';' (CMake's list separator).
+
+set(KIT_SMOKE_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/run_smoke.cmake")
+# One fixture, required by every test: its setups are the leak-guard snapshot
+# and the doctor, its cleanup is the leak-guard check (common/CMakeLists.txt).
+set(KIT_FIXTURES "kit")
+
+# The chapter of the current folder: "05_shm" → "chapter05".
+function(kit_chapter_of dir out_var)
+  get_filename_component(name "${dir}" NAME)
+  string(REGEX MATCH "^[0-9][0-9]" nn "${name}")
+  if(NOT nn)
+    message(FATAL_ERROR "kit: ${dir} is not a chapter folder (NN_topic)")
+  endif()
+  set(${out_var} "chapter${nn}" PARENT_SCOPE)
+endfunction()
+
+# Compile settings every kit target shares: common/ on the include path,
+# threads, and where to find the chapter's programs and sources at run time.
+function(kit_target_defaults target)
+  target_include_directories(${target} PRIVATE "${PROJECT_SOURCE_DIR}/common")
+  target_link_libraries(${target} PRIVATE Threads::Threads)
+  target_compile_definitions(${target} PRIVATE
+    KIT_BIN_DIR="${CMAKE_CURRENT_BINARY_DIR}"
+    KIT_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
+endfunction()
+
+# kit_smoke(<test-suffix> COMMAND <cmd> [args...] [EXPECT <regex>]
+#           [EXIT_CODE <n>] [TIMEOUT <s>])
+# A test chapterNN.run.<suffix> that runs the command, and passes only if it
+# exits with EXIT_CODE (default 0) and its output (stdout+stderr) matches EXPECT.
+function(kit_smoke suffix)
+  cmake_parse_arguments(PARSE_ARGV 1 S "" "EXPECT;EXIT_CODE;TIMEOUT" "COMMAND")
+  kit_chapter_of("${CMAKE_CURRENT_SOURCE_DIR}" chapter)
+  if(NOT S_COMMAND)
+    message(FATAL_ERROR "kit_smoke(${suffix}): COMMAND is required")
+  endif()
+  if(NOT DEFINED S_EXIT_CODE)
+    set(S_EXIT_CODE 0)
+  endif()
+  if(NOT S_TIMEOUT)
+    set(S_TIMEOUT 20)
+  endif()
+  set(name "${chapter}.run.${suffix}")
+  add_test(NAME "${name}"
+           COMMAND ${CMAKE_COMMAND}
+             "-DKIT_EXPECT=${S_EXPECT}" "-DKIT_EXIT_CODE=${S_EXIT_CODE}"
+             -P "${KIT_SMOKE_SCRIPT}" -- ${S_COMMAND}
+           WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
+  set_tests_properties("${name}" PROPERTIES
+    LABELS "${chapter}" TIMEOUT "${S_TIMEOUT}" FIXTURES_REQUIRED "${KIT_FIXTURES}")
+endfunction()
+
+# kit_program(<name> [EXPECT <regex>] [ARGS <args...>] [EXIT_CODE <n>]
+#             [TIMEOUT <s>] [SOURCES <more.cpp...>] [LIBS <libs...>] [NO_SMOKE])
+# Builds <name>.cpp into the executable <name> and adds its smoke test
+# chapterNN.run.<name> (unless NO_SMOKE: then add one with kit_smoke).
+function(kit_program name)
+  cmake_parse_arguments(PARSE_ARGV 1 P "NO_SMOKE" "EXPECT;EXIT_CODE;TIMEOUT" "ARGS;SOURCES;LIBS")
+  add_executable(${name} "${name}.cpp" ${P_SOURCES})
+  kit_target_defaults(${name})
+  if(P_LIBS)
+    target_link_libraries(${name} PRIVATE ${P_LIBS})
+  endif()
+  if(NOT P_NO_SMOKE)
+    if(NOT DEFINED P_EXPECT)
+      message(FATAL_ERROR "kit_program(${name}): EXPECT <regex> is required (what must it print?)")
+    endif()
+    set(extra "")
+    if(DEFINED P_EXIT_CODE)
+      list(APPEND extra EXIT_CODE "${P_EXIT_CODE}")
+    endif()
+    if(P_TIMEOUT)
+      list(APPEND extra TIMEOUT "${P_TIMEOUT}")
+    endif()
+    kit_smoke(${name} COMMAND "$<TARGET_FILE:${name}>" ${P_ARGS} EXPECT "${P_EXPECT}" ${extra})
+  endif()
+endfunction()
+
+# kit_tests(<sources...> [LIBS <libs...>] [TIMEOUT <s>])
+# One GoogleTest executable <chapter-folder>_test per chapter; every case is
+# the ctest test chapterNN.<Suite>.<Case>, labelled chapterNN, bounded by
+# TIMEOUT seconds (default 30; a case should take well under two).
+function(kit_tests)
+  cmake_parse_arguments(PARSE_ARGV 0 T "" "TIMEOUT" "LIBS")
+  kit_chapter_of("${CMAKE_CURRENT_SOURCE_DIR}" chapter)
+  get_filename_component(folder "${CMAKE_CURRENT_SOURCE_DIR}" NAME)
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 30)
+  endif()
+  set(target "${folder}_test")
+  add_executable(${target} ${T_UNPARSED_ARGUMENTS})
+  kit_target_defaults(${target})
+  target_link_libraries(${target} PRIVATE GTest::gtest GTest::gtest_main ${T_LIBS})
+  gtest_discover_tests(${target}
+    TEST_PREFIX "${chapter}."
+    DISCOVERY_TIMEOUT 30
+    PROPERTIES LABELS "${chapter}" TIMEOUT "${T_TIMEOUT}" FIXTURES_REQUIRED "${KIT_FIXTURES}")
+endfunction()
+
+# Called by the top-level CMakeLists for every chapter: the test
+# chapterNN.lesson.CodeBlocksMatchSources (CONVENTIONS §8).
+function(kit_add_lesson_check dir)
+  kit_chapter_of("${dir}" chapter)
+  set(name "${chapter}.lesson.CodeBlocksMatchSources")
+  add_test(NAME "${name}"
+           COMMAND drift_check "${PROJECT_SOURCE_DIR}/${dir}")
+  set_tests_properties("${name}" PROPERTIES
+    LABELS "${chapter}" TIMEOUT 30 FIXTURES_REQUIRED "${KIT_FIXTURES}")
+endfunction()

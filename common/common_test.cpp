@@ -1,0 +1,340 @@
+// Tests of the kit's own helpers (kit.common.*): each helper does what its
+// header says, including its error paths.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/msg.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <fstream>
+
+#include "kit/check.hpp"
+#include "kit/child.hpp"
+#include "kit/fd.hpp"
+#include "kit/leak.hpp"
+#include "kit/names.hpp"
+#include "kit/proc.hpp"
+#include "kit/wait.hpp"
+#include "text_checks.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+bool exists(const std::string& path) {
+    struct stat st{};
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string tool(const char* name) { return std::string(KIT_TOOLS_DIR) + "/" + name; }
+
+}  // namespace
+
+TEST(Check, ReturnsTheResultOfASuccessfulCall) {
+    EXPECT_EQ(kit::check(42, "anything"), 42);
+    EXPECT_EQ(kit::check(ssize_t{0}, "read"), 0);
+}
+
+TEST(Check, FailedCallThrowsWithCallNameAndErrno) {
+    try {
+        (void)kit::check(::open("/nonexistent/ipckit", O_RDONLY), "open");
+        FAIL() << "check did not throw";
+    } catch (const kit::SysError& e) {
+        EXPECT_EQ(e.err(), ENOENT);
+        EXPECT_EQ(e.call(), "open");
+        EXPECT_EQ(e.message(), "open: No such file or directory");
+    }
+}
+
+TEST(Check, PointerFormComparesWithTheFailureValue) {
+    int x = 0;
+    EXPECT_EQ(kit::check(&x, static_cast<int*>(nullptr), "p"), &x);
+    errno = ENOMEM;
+    EXPECT_THROW((void)kit::check(static_cast<int*>(nullptr), static_cast<int*>(nullptr), "p"),
+                 kit::SysError);
+}
+
+TEST(Check, ErrorNumberFormThrowsTheReturnedNumber) {
+    EXPECT_NO_THROW(kit::check_err(0, "pthread_mutex_lock"));
+    try {
+        kit::check_err(EOWNERDEAD, "pthread_mutex_lock");
+        FAIL() << "check_err did not throw";
+    } catch (const kit::SysError& e) {
+        EXPECT_EQ(e.err(), EOWNERDEAD);
+        EXPECT_EQ(e.message(), "pthread_mutex_lock: Owner died");
+    }
+}
+
+TEST(Check, ParseLongAcceptsOnlyNumbersInRange) {
+    EXPECT_EQ(kit::parse_long("17", 1, 100), 17);
+    EXPECT_THROW((void)kit::parse_long("0", 1, 100), kit::UsageError);
+    EXPECT_THROW((void)kit::parse_long("12x", 1, 100), kit::UsageError);
+    EXPECT_THROW((void)kit::parse_long("", 1, 100), kit::UsageError);
+}
+
+TEST(Run, FailedCallPrintsProgramCallAndStrerrorAndExits1) {
+    auto r = kit::run_program({tool("leak_guard"), "check", "/nonexistent/ipckit"});
+    EXPECT_TRUE(r.status.exited_with(1)) << r.status.describe();
+    EXPECT_EQ(r.err,
+              "leak_guard: open /nonexistent/ipckit (run the snapshot first): No such file or "
+              "directory\n");
+}
+
+TEST(Run, WrongArgumentsPrintUsageAndExit2) {
+    auto r = kit::run_program({tool("drift_check")});
+    EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe();
+    EXPECT_EQ(r.err, "usage: drift_check CHAPTER_DIR\n");
+}
+
+TEST(Run, HelpPrintsUsageAndExits0) {
+    auto r = kit::run_program({tool("drift_check"), "--help"});
+    EXPECT_TRUE(r.status.ok()) << r.status.describe();
+    EXPECT_EQ(r.out, "usage: drift_check CHAPTER_DIR\n");
+}
+
+TEST(Fd, ClosesOnDestruction) {
+    int raw;
+    {
+        kit::Fd fd(kit::check(::open("/dev/null", O_RDONLY), "open"));
+        raw = fd.get();
+        EXPECT_NE(::fcntl(raw, F_GETFD), -1);
+    }
+    EXPECT_EQ(::fcntl(raw, F_GETFD), -1);
+    EXPECT_EQ(errno, EBADF);
+}
+
+TEST(Fd, MoveTransfersOwnershipAndReleaseGivesItUp) {
+    kit::Fd a(kit::check(::open("/dev/null", O_RDONLY), "open"));
+    const int raw = a.get();
+    kit::Fd b = std::move(a);
+    EXPECT_FALSE(a);
+    EXPECT_EQ(b.get(), raw);
+    int released = b.release();
+    EXPECT_FALSE(b);
+    EXPECT_NE(::fcntl(released, F_GETFD), -1);  // still open: nobody closed it
+    ::close(released);
+}
+
+TEST(Fd, WriteAllAndReadFullMoveEveryByteAndStopAtEof) {
+    auto p = kit::make_pipe();
+    const std::string msg = "hello, pipe";
+    kit::write_all(p.write.get(), std::as_bytes(std::span(msg)));
+    p.write.reset();
+    std::array<std::byte, 64> buf{};
+    ASSERT_EQ(kit::read_full(p.read.get(), buf), msg.size());
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf.data()), msg.size()), msg);
+}
+
+TEST(Fd, WriteAllReportsTheFailedCall) {
+    auto p = kit::make_pipe();
+    EXPECT_THROW(kit::write_all(p.read.get(), std::as_bytes(std::span("x", 1))), kit::SysError);
+}
+
+TEST(Names, AreUniqueAndCarryPrefixAndPid) {
+    auto a = kit::unique_name("q"), b = kit::unique_name("q");
+    EXPECT_NE(a, b);
+    EXPECT_EQ(a.rfind("ipckit-" + std::to_string(::getpid()) + "-", 0), 0u) << a;
+    EXPECT_EQ(kit::unique_posix_name("shm").front(), '/');
+    EXPECT_EQ(kit::unique_temp_path("fifo").rfind(kit::temp_dir() + "/ipckit-", 0), 0u);
+}
+
+TEST(Names, DifferInAChildProcess) {
+    const auto parent = kit::unique_name("x");
+    auto p = kit::make_pipe();
+    auto child = kit::spawn([&] {
+        auto mine = kit::unique_name("x");
+        kit::write_all(p.write.get(), std::as_bytes(std::span(mine)));
+        return 0;
+    });
+    p.write.reset();
+    ASSERT_TRUE(child.wait().ok());
+    std::array<std::byte, 128> buf{};
+    auto n = kit::read_full(p.read.get(), buf);
+    EXPECT_NE(std::string(reinterpret_cast<const char*>(buf.data()), n), parent);
+}
+
+TEST(NameGuard, RemovesTheNameOnScopeExit) {
+    const auto path = kit::unique_temp_path("fifo");
+    {
+        auto guard = kit::unlink_guard(path);
+        ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+        EXPECT_TRUE(exists(path));
+    }
+    EXPECT_FALSE(exists(path));
+}
+
+TEST(NameGuard, DismissKeepsTheNameAndMissingNameIsNoError) {
+    const auto path = kit::unique_temp_path("fifo");
+    ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+    {
+        auto guard = kit::unlink_guard(path);
+        guard.dismiss();
+    }
+    EXPECT_TRUE(exists(path));
+    ::unlink(path.c_str());
+    { auto again = kit::unlink_guard(path); }  // already gone: nothing happens
+    EXPECT_FALSE(exists(path));
+}
+
+TEST(NameGuard, RemovesAPosixSharedMemoryName) {
+    const auto name = kit::unique_posix_name("shm");
+    {
+        auto guard = kit::shm_unlink_guard(name);
+        kit::Fd fd(kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open"));
+        EXPECT_TRUE(exists("/dev/shm" + name));
+    }
+    EXPECT_FALSE(exists("/dev/shm" + name));
+}
+
+TEST(SysvGuard, RemovesTheQueueOnScopeExit) {
+    int id = kit::check(::msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
+    { auto guard = kit::msg_guard(id); }
+    msqid_ds ds{};
+    EXPECT_EQ(::msgctl(id, IPC_STAT, &ds), -1);
+    EXPECT_TRUE(errno == EINVAL || errno == EIDRM) << std::strerror(errno);
+}
+
+TEST(Child, ReportsTheExitStatus) {
+    EXPECT_TRUE(kit::spawn([] { return 7; }).wait().exited_with(7));
+    EXPECT_TRUE(kit::spawn([] {}).wait().ok());
+}
+
+TEST(Child, ReportsDeathBySignal) {
+    auto st = kit::spawn([] { ::raise(SIGTERM); return 0; }).wait();
+    EXPECT_TRUE(st.killed_by(SIGTERM)) << st.describe();
+    EXPECT_EQ(st.describe(), "killed by signal 15 (Terminated)");
+}
+
+TEST(Child, ExceptionInChildExits1) {
+    auto st = kit::spawn([]() -> int { throw kit::SysError(EPIPE, "write"); }).wait();
+    EXPECT_TRUE(st.exited_with(1)) << st.describe();
+}
+
+TEST(Child, OverrunningChildIsKilledAndReported) {
+    auto p = kit::make_pipe();
+    auto child = kit::spawn([&] {
+        char c;
+        return static_cast<int>(::read(p.read.get(), &c, 1));  // nobody ever writes
+    });
+    const pid_t pid = child.pid();
+    auto st = child.wait(100ms);
+    EXPECT_EQ(st.how, kit::ExitStatus::How::timed_out);
+    EXPECT_FALSE(st.ok());
+    EXPECT_EQ(st.describe(), "overran its deadline and was killed");
+    EXPECT_EQ(::kill(pid, 0), -1);  // reaped: the pid no longer exists
+    EXPECT_EQ(errno, ESRCH);
+}
+
+TEST(Child, UnwaitedChildIsKilledAndReapedByTheDestructor) {
+    auto p = kit::make_pipe();
+    pid_t pid;
+    {
+        auto child = kit::spawn([&] {
+            char c;
+            return static_cast<int>(::read(p.read.get(), &c, 1));
+        });
+        pid = child.pid();
+    }
+    EXPECT_EQ(::kill(pid, 0), -1);
+    EXPECT_EQ(errno, ESRCH);
+}
+
+TEST(Wait, TimesOutOnAnEmptyPipeAndWakesOnDataOrEof) {
+    auto p = kit::make_pipe();
+    EXPECT_FALSE(kit::wait_readable(p.read.get(), 50ms));
+    ASSERT_EQ(::write(p.write.get(), "x", 1), 1);
+    EXPECT_TRUE(kit::wait_readable(p.read.get(), 50ms));
+    char c;
+    ASSERT_EQ(::read(p.read.get(), &c, 1), 1);
+    p.write.reset();
+    EXPECT_TRUE(kit::wait_readable(p.read.get(), 50ms));  // EOF is "readable"
+}
+
+TEST(RunProgram, CapturesOutputStatusAndStdin) {
+    auto r = kit::run_program({"/bin/sh", "-c", "cat; echo oops >&2; exit 3"}, "in\n");
+    EXPECT_EQ(r.out, "in\n");
+    EXPECT_EQ(r.err, "oops\n");
+    EXPECT_TRUE(r.status.exited_with(3)) << r.status.describe();
+}
+
+TEST(RunProgram, KillsAProgramThatOverrunsItsDeadline) {
+    auto r = kit::run_program({"/bin/sh", "-c", "exec cat"}, {}, 100ms);  // stdin stays open? no: closed
+    EXPECT_TRUE(r.status.ok()) << r.status.describe();
+    auto hung = kit::run_program({"/bin/sh", "-c", "exec tail -f /dev/null"}, {}, 100ms);
+    EXPECT_EQ(hung.status.how, kit::ExitStatus::How::timed_out);
+}
+
+TEST(Proc, ReadsALimitAndReportsAMissingFile) {
+    auto v = kit::read_long_file("/proc/sys/fs/pipe-max-size");
+    ASSERT_TRUE(v.has_value());
+    EXPECT_GE(*v, 4096);
+    EXPECT_FALSE(kit::read_long_file("/nonexistent/ipckit").has_value());
+}
+
+TEST(LeakGuard, ReportsAnExtraObjectByName) {
+    std::vector<std::string> before = {"/dev/shm/ipckit-1-0-a", "sysv-msg key=0x00000000 id=3"};
+    auto after = before;
+    after.push_back("/tmp/ipckit-9-1-fifo");
+    EXPECT_EQ(kit::leak::new_objects(before, after), std::vector<std::string>{"/tmp/ipckit-9-1-fifo"});
+    EXPECT_TRUE(kit::leak::new_objects(after, before).empty());  // removed objects are no leak
+}
+
+TEST(LeakGuard, SnapshotSeesAFifoOfOursAndASysvQueue) {
+    const auto path = kit::unique_temp_path("fifo");
+    auto before = kit::leak::snapshot();
+    auto guard = kit::unlink_guard(path);
+    ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+    int id = kit::check(::msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
+    auto q = kit::msg_guard(id);
+    auto leaked = kit::leak::new_objects(before, kit::leak::snapshot());
+    EXPECT_NE(std::find(leaked.begin(), leaked.end(), path), leaked.end());
+    const auto id_suffix = " id=" + std::to_string(id);
+    EXPECT_NE(std::find_if(leaked.begin(), leaked.end(),
+                           [&](const std::string& s) {
+                               return s.rfind("sysv-msg ", 0) == 0 && s.ends_with(id_suffix);
+                           }),
+              leaked.end());
+}
+
+TEST(LeakGuard, ParsesProcSysvipc) {
+    const auto path = kit::unique_temp_path("sysvipc");
+    auto guard = kit::unlink_guard(path);
+    std::ofstream(path) << "       key      msqid perms ...\n"
+                        << "         0          5   600 0 0\n";
+    EXPECT_EQ(kit::leak::sysv_objects(path, "msg"), std::vector<std::string>{"sysv-msg key=0 id=5"});
+}
+
+TEST(TextChecks, BlockMatchesIgnoringIndentationAndAllowsOmissions) {
+    auto src = kit::text::lines("int main() {\n    int fds[2];\n    pipe(fds);\n    fork();\n}\n");
+    kit::text::Block exact{1, {"int fds[2];", "pipe(fds);"}};
+    kit::text::Block gap{1, {"int main() {", "// ...", "fork();"}};
+    kit::text::Block drifted{1, {"int fds[2];", "pipe2(fds, 0);"}};
+    kit::text::Block wrong_order{1, {"fork();", "// ...", "pipe(fds);"}};
+    EXPECT_TRUE(kit::text::block_in_source(exact, src));
+    EXPECT_TRUE(kit::text::block_in_source(gap, src));
+    EXPECT_FALSE(kit::text::block_in_source(drifted, src));
+    EXPECT_FALSE(kit::text::block_in_source(wrong_order, src));
+}
+
+TEST(TextChecks, FindsCppBlocksAndCitedTests) {
+    const std::string md =
+        "text\n```cpp\nint x;\n```\n```sh\nls\n```\n"
+        "proved by `chapter01.PipeAtomicity.WritesUpToPipeBufDoNotInterleave`.\n"
+        "see chapter01.run.pipe_capacity and questions.ProofsExist; run ctest -R chapter05.\n";
+    auto blocks = kit::text::fenced_blocks(md, "cpp");
+    ASSERT_EQ(blocks.size(), 1u);
+    EXPECT_EQ(blocks[0].line, 2);
+    EXPECT_EQ(blocks[0].body, std::vector<std::string>{"int x;"});
+    EXPECT_EQ(kit::text::cited_tests(md),
+              (std::set<std::string>{"chapter01.PipeAtomicity.WritesUpToPipeBufDoNotInterleave",
+                                     "chapter01.run.pipe_capacity", "questions.ProofsExist"}));
+}
+
+TEST(TextChecks, QuestionWithoutProofIsReported) {
+    const std::string md =
+        "### Q1. Good?\n> 好吗？\n\n**Answer.** Yes.\n\n**Proof.** `chapter01.A.B`\n"
+        "### Q2. Bad?\n> 坏吗？\n\n**Answer.** No proof.\n";
+    auto bad = kit::text::malformed_questions(md);
+    ASSERT_EQ(bad.size(), 1u);
+    EXPECT_EQ(bad[0], "### Q2. Bad? — missing **Proof.**");
+}
