@@ -46,6 +46,15 @@ std::optional<long> limit(const char* what, const std::string& path) {
     return v;
 }
 
+// For values too large for a long (shmmax) or with several fields (sem).
+void text_limit(const char* what, const std::string& path) {
+    auto text = kit::read_text_file(path);
+    std::string v = text ? text->substr(0, text->find('\n')) : "unreadable";
+    for (auto& c : v)
+        if (c == '\t') c = ' ';
+    row(what, v, path.c_str());
+}
+
 std::string rlim(int resource) {
     rlimit r{};
     kit::check(::getrlimit(resource, &r), "getrlimit");
@@ -136,10 +145,8 @@ int main(int argc, char** argv) {
         probe("mq_open", probe_posix_mq());
 
         std::printf("semaphores and shared memory (chapters 04/05)\n");
-        auto sem = kit::read_text_file("/proc/sys/kernel/sem");
-        row("sem (SEMMSL SEMMNS SEMOPM SEMMNI)", sem ? sem->substr(0, sem->find('\n')) : "unreadable",
-            "/proc/sys/kernel/sem");
-        limit("shmmax (bytes per segment)", "/proc/sys/kernel/shmmax");
+        text_limit("sem: MSL MNS OPM MNI", "/proc/sys/kernel/sem");
+        text_limit("shmmax (bytes per segment)", "/proc/sys/kernel/shmmax");
         limit("shmmni (segments)", "/proc/sys/kernel/shmmni");
         struct statvfs vfs{};
         if (::statvfs("/dev/shm", &vfs) == 0) {
