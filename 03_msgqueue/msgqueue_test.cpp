@@ -1,0 +1,904 @@
+// Tests of chapter 03 (chapter03.*): every fact the lesson states about
+// System V and POSIX message queues, proved with real processes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <mqueue.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <array>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "blocked.hpp"
+#include "kit/check.hpp"
+#include "kit/child.hpp"
+#include "kit/fd.hpp"
+#include "kit/names.hpp"
+#include "kit/proc.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// ---------- System V helpers ----------
+
+struct Msg {
+    long mtype;
+    char mtext[64];
+};
+
+// A fresh private queue, removed when the guard goes out of scope.
+[[nodiscard]] kit::SysvGuard new_queue() {
+    return kit::msg_guard(kit::check(::msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget"));
+}
+
+void send(int id, long type, std::string_view text, int flags = 0) {
+    Msg m{type, {}};
+    std::memcpy(m.mtext, text.data(), text.size());
+    kit::check(::msgsnd(id, &m, text.size(), flags), "msgsnd");
+}
+
+// Sends the messages from a child process that exits before the caller goes on.
+void send_from_child(int id, std::vector<std::pair<long, std::string>> msgs) {
+    auto c = kit::spawn([&] {
+        for (const auto& [type, text] : msgs) send(id, type, text);
+    });
+    ASSERT_TRUE(c.wait().ok());
+}
+
+// "type:text" of one message received with msgtyp/flags (never blocking), or "ENOMSG".
+std::string take(int id, long msgtyp, int flags = 0) {
+    Msg m{};
+    ssize_t n = ::msgrcv(id, &m, sizeof m.mtext, msgtyp, flags | IPC_NOWAIT);
+    if (n == -1 && errno == ENOMSG) return "ENOMSG";
+    kit::check(n, "msgrcv");
+    return std::to_string(m.mtype) + ":" + std::string(m.mtext, static_cast<std::size_t>(n));
+}
+
+msqid_ds stat_queue(int id) {
+    msqid_ds ds{};
+    kit::check(::msgctl(id, IPC_STAT, &ds), "msgctl(IPC_STAT)");
+    return ds;
+}
+
+long proc_long(const std::string& path) {
+    auto v = kit::read_long_file(path);
+    if (!v) throw kit::SysError(ENOENT, "read " + path);
+    return *v;
+}
+
+// Whether this process holds a capability in its effective set.
+bool has_capability(int cap) {
+    auto status = kit::read_text_file("/proc/self/status").value_or("");
+    auto pos = status.find("CapEff:");
+    if (pos == std::string::npos) return false;
+    unsigned long long mask = std::stoull(status.substr(pos + 7), nullptr, 16);
+    return (mask >> cap) & 1ULL;
+}
+constexpr int kCapSysResource = 24;
+
+std::string bin(const char* prog) {
+    return std::string(KIT_BIN_DIR) + "/" + prog;
+}
+
+// ---------- POSIX helpers ----------
+
+// A named POSIX queue, closed and unlinked when it goes out of scope.
+struct PosixQueue {
+    kit::NameGuard name;
+    kit::Fd fd;  // an mqd_t is a file descriptor on Linux; close() == mq_close()
+    [[nodiscard]] mqd_t q() const { return fd.get(); }
+};
+
+PosixQueue new_mq(long maxmsg = 8, long msgsize = 64, int extra_flags = 0) {
+    auto name = kit::unique_posix_name("mq");
+    mq_attr attr{};
+    attr.mq_maxmsg = maxmsg;
+    attr.mq_msgsize = msgsize;
+    mqd_t q = kit::check(
+        ::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | extra_flags, 0600, &attr), "mq_open");
+    return {kit::mq_unlink_guard(name), kit::Fd(q)};
+}
+
+std::string mq_take(mqd_t q, unsigned* prio = nullptr) {
+    std::array<char, 64> buf{};
+    ssize_t n = kit::check(::mq_receive(q, buf.data(), buf.size(), prio), "mq_receive");
+    return std::string(buf.data(), static_cast<std::size_t>(n));
+}
+
+timespec realtime_in(std::chrono::milliseconds ms) {
+    timespec ts{};
+    kit::check(::clock_gettime(CLOCK_REALTIME, &ts), "clock_gettime");
+    long ns = ts.tv_nsec + static_cast<long>(ms.count() % 1000) * 1'000'000;
+    ts.tv_sec += static_cast<time_t>(ms.count() / 1000 + ns / 1'000'000'000);
+    ts.tv_nsec = ns % 1'000'000'000;
+    return ts;
+}
+
+// Waits for SIGUSR1 (blocked by the caller) up to `timeout`; returns the
+// signal's info, or si_signo == 0 if none came.
+siginfo_t wait_sigusr1(std::chrono::milliseconds timeout) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    timespec ts{static_cast<time_t>(timeout.count() / 1000), (timeout.count() % 1000) * 1'000'000};
+    siginfo_t info{};
+    int sig;
+    do sig = ::sigtimedwait(&set, &info, &ts);
+    while (sig == -1 && errno == EINTR);
+    if (sig == -1) {
+        if (errno != EAGAIN) throw kit::SysError(errno, "sigtimedwait");
+        info.si_signo = 0;
+    }
+    return info;
+}
+
+// Blocks SIGUSR1 for the test's lifetime (so a notification waits for
+// sigtimedwait) and discards any left pending on the way out.
+struct BlockSigusr1 {
+    sigset_t set{};
+    BlockSigusr1() {
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        kit::check_err(::pthread_sigmask(SIG_BLOCK, &set, nullptr), "pthread_sigmask");
+    }
+    ~BlockSigusr1() {
+        timespec zero{0, 0};
+        while (::sigtimedwait(&set, nullptr, &zero) == SIGUSR1) {
+        }
+        ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    }
+};
+
+void arm_sigusr1(mqd_t q) {
+    sigevent sev{};
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGUSR1;
+    kit::check(::mq_notify(q, &sev), "mq_notify");
+}
+
+pid_t mq_send_from_child(mqd_t q, std::string_view text, unsigned prio = 0) {
+    pid_t pid = 0;
+    auto c =
+        kit::spawn([&] { kit::check(::mq_send(q, text.data(), text.size(), prio), "mq_send"); });
+    pid = c.pid();
+    EXPECT_TRUE(c.wait().ok());
+    return pid;
+}
+
+}  // namespace
+
+// ======================= System V: unrelated processes, persistence =======================
+
+TEST(MsgUnrelated, SenderAndReceiverProgramsMeetOnAnFtokKey) {
+    auto keyfile = kit::unlink_guard(kit::unique_temp_path("msgkey"));
+    kit::Fd(kit::check(::open(keyfile.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600), "open"));
+    const key_t key = kit::check(::ftok(keyfile.c_str(), 'M'), "ftok");
+
+    auto sent = kit::run_program({bin("msg_sender"), keyfile.name(), "hello", "world"});
+    ASSERT_TRUE(sent.status.ok()) << sent.status.describe() << sent.err;
+    // The sender has exited; its queue and both messages are still in the kernel.
+    auto guard = kit::msg_guard(kit::check(::msgget(key, 0), "msgget"));
+    EXPECT_EQ(stat_queue(guard.id()).msg_qnum, 2u);
+
+    auto got = kit::run_program({bin("msg_receiver"), keyfile.name(), "2"});
+    ASSERT_TRUE(got.status.ok()) << got.status.describe() << got.err;
+    EXPECT_EQ(got.out,
+              "received type 1, 5 bytes: \"hello\"\nreceived type 1, 5 bytes: \"world\"\n"
+              "removed queue " +
+                  std::to_string(guard.id()) + "\n");
+    errno = 0;
+    EXPECT_EQ(::msgget(key, 0), -1);
+    EXPECT_EQ(errno, ENOENT);
+}
+
+TEST(MsgPersistence, QueueAndMessagesOutliveTheProcessThatMadeThem) {
+    auto p = kit::make_pipe();
+    auto c = kit::spawn([&] {
+        int id = kit::check(::msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
+        send(id, 1, "one");
+        send(id, 2, "two");
+        kit::write_all(p.write.get(), std::as_bytes(std::span(&id, 1)));
+    });
+    ASSERT_TRUE(c.wait().ok());  // the creator is gone
+    int id = -1;
+    ASSERT_EQ(kit::read_full(p.read.get(), std::as_writable_bytes(std::span(&id, 1))), sizeof id);
+    auto guard = kit::msg_guard(id);
+
+    // /proc/sysvipc/msg (what ipcs -q reads) lists it with its two messages.
+    std::ifstream proc("/proc/sysvipc/msg");
+    std::string line;
+    bool listed = false;
+    while (std::getline(proc, line)) {
+        std::istringstream ss(line);
+        std::string key, msqid, perms, cbytes, qnum;
+        if (ss >> key >> msqid >> perms >> cbytes >> qnum && msqid == std::to_string(id)) {
+            listed = true;
+            EXPECT_EQ(cbytes, "6");
+            EXPECT_EQ(qnum, "2");
+        }
+    }
+    EXPECT_TRUE(listed);
+    if (::access("/usr/bin/ipcs", X_OK) == 0) {
+        auto ipcs = kit::run_program({"/usr/bin/ipcs", "-q"});
+        EXPECT_NE(ipcs.out.find(" " + std::to_string(id) + " "), std::string::npos) << ipcs.out;
+    }
+    EXPECT_EQ(take(id, 0), "1:one");
+    EXPECT_EQ(take(id, 0), "2:two");
+    kit::check(::msgctl(id, IPC_RMID, nullptr), "msgctl(IPC_RMID)");
+    msqid_ds ds{};
+    EXPECT_EQ(::msgctl(id, IPC_STAT, &ds), -1);
+    EXPECT_EQ(errno, EINVAL);
+}
+
+// ======================= System V: the message format =======================
+
+TEST(MsgFormat, SizeArgumentCountsThePayloadOnly) {
+    auto q = new_queue();
+    Msg m{1, "hello"};
+    kit::check(::msgsnd(q.id(), &m, 5, 0), "msgsnd");
+    EXPECT_EQ(stat_queue(q.id()).__msg_cbytes, 5u);  // the long mtype is not counted
+    Msg r{};
+    EXPECT_EQ(::msgrcv(q.id(), &r, sizeof r.mtext, 0, IPC_NOWAIT), 5);
+    EXPECT_EQ(r.mtype, 1);
+    EXPECT_EQ(std::string(r.mtext, 5), "hello");
+}
+
+TEST(MsgFormat, SizeofStructSendsTheBytesBehindTheStruct) {
+    struct Small {
+        long mtype;
+        char mtext[16];
+    };
+    struct Frame {
+        Small msg;
+        char neighbour[8];
+    };
+    auto q = new_queue();
+    Frame f{{1, "payload"}, "SECRET!"};
+    kit::check(::msgsnd(q.id(), &f, sizeof f.msg, 0), "msgsnd");  // the bug: sizeof the struct
+    std::array<char, 64> buf{};
+    std::array<long, 1 + 64 / sizeof(long)> in{};
+    ssize_t n = kit::check(::msgrcv(q.id(), in.data(), buf.size(), 0, IPC_NOWAIT), "msgrcv");
+    ASSERT_EQ(n, static_cast<ssize_t>(sizeof(long) + 16));
+    std::memcpy(buf.data(), &in[1], static_cast<std::size_t>(n));
+    EXPECT_STREQ(buf.data() + 16, "SECRET!");  // the neighbour travelled with the message
+}
+
+TEST(MsgFormat, TypeMustBePositive) {
+    auto q = new_queue();
+    for (long type : {0L, -1L, LONG_MIN}) {
+        Msg m{type, "x"};
+        errno = 0;
+        EXPECT_EQ(::msgsnd(q.id(), &m, 1, IPC_NOWAIT), -1) << type;
+        EXPECT_EQ(errno, EINVAL) << type;
+    }
+    EXPECT_EQ(stat_queue(q.id()).msg_qnum, 0u);
+}
+
+TEST(MsgFormat, MessagesAreVariableLengthIncludingEmpty) {
+    auto q = new_queue();
+    const long msgmax = proc_long("/proc/sys/kernel/msgmax");
+    const std::array<std::size_t, 4> sizes{0, 1, 100,
+                                           static_cast<std::size_t>(std::min(msgmax, 4000L))};
+    std::vector<long> buf(1 + 4096 / sizeof(long));
+    buf[0] = 1;
+    for (auto s : sizes) kit::check(::msgsnd(q.id(), buf.data(), s, 0), "msgsnd");
+    EXPECT_EQ(stat_queue(q.id()).__msg_cbytes, sizes[0] + sizes[1] + sizes[2] + sizes[3]);
+    for (auto s : sizes)
+        EXPECT_EQ(::msgrcv(q.id(), buf.data(), 4096, 0, IPC_NOWAIT), static_cast<ssize_t>(s));
+}
+
+TEST(MsgCopy, ChangingTheBufferAfterMsgsndDoesNotChangeTheMessage) {
+    auto q = new_queue();
+    Msg m{1, "original"};
+    kit::check(::msgsnd(q.id(), &m, 8, 0), "msgsnd");
+    std::memcpy(m.mtext, "CHANGED!", 8);  // the kernel already holds its own copy
+    auto c = kit::spawn([&] { return take(q.id(), 0) == "1:original" ? 0 : 3; });
+    EXPECT_TRUE(c.wait().ok());
+}
+
+// ======================= System V: type selection =======================
+
+class MsgTypeSelection : public ::testing::Test {
+protected:
+    void SetUp() override {
+        send_from_child(q.id(), {{2, "b1"}, {1, "a1"}, {3, "c1"}, {2, "b2"}, {1, "a2"}, {3, "c2"}});
+    }
+    kit::SysvGuard q = new_queue();
+};
+
+TEST_F(MsgTypeSelection, ZeroTakesTheOldestMessageOfAnyType) {
+    EXPECT_EQ(take(q.id(), 0), "2:b1");
+    EXPECT_EQ(take(q.id(), 0), "1:a1");
+    EXPECT_EQ(take(q.id(), 0), "3:c1");
+}
+
+TEST_F(MsgTypeSelection, PositiveTakesTheOldestMessageOfThatType) {
+    EXPECT_EQ(take(q.id(), 3), "3:c1");
+    EXPECT_EQ(take(q.id(), 3), "3:c2");
+    EXPECT_EQ(take(q.id(), 3), "ENOMSG");
+    EXPECT_EQ(take(q.id(), 4), "ENOMSG");
+}
+
+TEST_F(MsgTypeSelection, ExceptTakesTheOldestMessageOfAnyOtherType) {
+    EXPECT_EQ(take(q.id(), 2, MSG_EXCEPT), "1:a1");
+    EXPECT_EQ(take(q.id(), 1, MSG_EXCEPT), "2:b1");
+    EXPECT_EQ(take(q.id(), 2, MSG_EXCEPT), "3:c1");
+}
+
+TEST_F(MsgTypeSelection, NegativeTakesTheLowestTypeUpToTheBoundFifoAmongEqualTypes) {
+    std::vector<std::string> order;
+    for (std::string s; (s = take(q.id(), -3)) != "ENOMSG";) order.push_back(s);
+    EXPECT_EQ(order, (std::vector<std::string>{"1:a1", "1:a2", "2:b1", "2:b2", "3:c1", "3:c2"}));
+}
+
+TEST_F(MsgTypeSelection, NegativeIgnoresTypesAboveTheBound) {
+    EXPECT_EQ(take(q.id(), -2), "1:a1");
+    EXPECT_EQ(take(q.id(), -2), "1:a2");
+    EXPECT_EQ(take(q.id(), -2), "2:b1");
+    EXPECT_EQ(take(q.id(), -2), "2:b2");
+    EXPECT_EQ(take(q.id(), -2), "ENOMSG");  // type 3 is still queued
+    EXPECT_EQ(stat_queue(q.id()).msg_qnum, 2u);
+}
+
+// ======================= System V: "priority" =======================
+
+TEST(MsgPriority, NoteExampleComesOutInArrivalOrderWithZeroAndLowestTypeFirstWithNegative) {
+    auto q = new_queue();
+    const std::vector<std::pair<long, std::string>> note{{10, "A"}, {10, "B"}, {5, "C"}, {1, "D"}};
+    send_from_child(q.id(), note);
+    std::string zero, negative;
+    for (int i = 0; i < 4; ++i) zero += take(q.id(), 0) + " ";
+    send_from_child(q.id(), note);
+    for (int i = 0; i < 4; ++i) negative += take(q.id(), -LONG_MAX) + " ";
+    EXPECT_EQ(zero, "10:A 10:B 5:C 1:D ");      // arrival order: types play no part
+    EXPECT_EQ(negative, "1:D 5:C 10:A 10:B ");  // a big type is served LAST, not first
+}
+
+TEST(MsgPriority, ArrivalOrderIsNotPriorityOrderWithZero) {
+    auto q = new_queue();
+    send_from_child(q.id(), {{1, "D"}, {10, "A"}, {5, "C"}});
+    EXPECT_EQ(take(q.id(), 0), "1:D");
+    EXPECT_EQ(take(q.id(), 0), "10:A");
+    EXPECT_EQ(take(q.id(), 0), "5:C");
+}
+
+TEST(MsgPriority, SmallTypesAsUrgentBuildAPriorityQueue) {
+    constexpr long kUrgent = 1, kNormal = 2, kBackground = 3;
+    auto q = new_queue();
+    send_from_child(
+        q.id(),
+        {{kNormal, "n1"}, {kBackground, "bg"}, {kUrgent, "u1"}, {kNormal, "n2"}, {kUrgent, "u2"}});
+    std::vector<std::string> order;
+    for (std::string s; (s = take(q.id(), -kBackground)) != "ENOMSG";) order.push_back(s);
+    EXPECT_EQ(order, (std::vector<std::string>{"1:u1", "1:u2", "2:n1", "2:n2", "3:bg"}));
+}
+
+TEST(MsgPriority, HighBitsOfMtypeAreNotAPriorityField) {
+    if (sizeof(long) < 8) GTEST_SKIP() << "long is 32 bits here: no type above 2^32 exists";
+    constexpr long kHigh2 = (2L << 32) + 7;  // the myth's "priority 2, type 7"
+    constexpr long kHigh1 = (1L << 32) + 7;  // the myth's "priority 1, type 7"
+    auto q = new_queue();
+    send_from_child(q.id(), {{kHigh2, "X"}, {kHigh1, "Z"}, {7, "Y"}});
+    // The kernel accepts the whole long and compares it whole.
+    EXPECT_EQ(take(q.id(), 7), "7:Y");
+    EXPECT_EQ(take(q.id(), 7), "ENOMSG");     // X and Z are not "type 7"
+    EXPECT_EQ(take(q.id(), -100), "ENOMSG");  // nor any type <= 100
+    // Negative msgtyp: the smaller whole value first, so "priority 1" beats "priority 2".
+    EXPECT_EQ(take(q.id(), -LONG_MAX), std::to_string(kHigh1) + ":Z");
+    EXPECT_EQ(take(q.id(), -LONG_MAX), std::to_string(kHigh2) + ":X");
+}
+
+// ======================= System V: request/reply on one queue =======================
+
+TEST(MsgServer, RepliesTypedWithTheClientPidReachOnlyThatClient) {
+    constexpr long kRequest = 1;
+    constexpr int kClients = 4;
+    auto q = new_queue();
+    struct Req {
+        long mtype;
+        pid_t client;
+    };
+    struct Rep {
+        long mtype;
+        pid_t echoed;
+    };
+    std::vector<kit::Child> clients;
+    for (int i = 0; i < kClients; ++i)
+        clients.push_back(kit::spawn([&] {
+            Req rq{kRequest, ::getpid()};
+            kit::check(::msgsnd(q.id(), &rq, sizeof rq.client, 0), "msgsnd");
+            alarm(5);
+            Rep rp{};
+            kit::check(::msgrcv(q.id(), &rp, sizeof rp.echoed, ::getpid(), 0), "msgrcv");
+            return rp.mtype == ::getpid() && rp.echoed == ::getpid() ? 0 : 3;
+        }));
+    auto server = kit::spawn([&] {
+        // Collect every request first, then answer in REVERSE order: each
+        // client must still get its own reply, chosen by type.
+        alarm(5);
+        std::vector<pid_t> who;
+        for (int i = 0; i < kClients; ++i) {
+            Req rq{};
+            kit::check(::msgrcv(q.id(), &rq, sizeof rq.client, kRequest, 0), "msgrcv");
+            who.push_back(rq.client);
+        }
+        for (auto it = who.rbegin(); it != who.rend(); ++it) {
+            Rep rp{*it, *it};
+            kit::check(::msgsnd(q.id(), &rp, sizeof rp.echoed, 0), "msgsnd");
+        }
+    });
+    EXPECT_TRUE(server.wait().ok());
+    for (auto& c : clients) EXPECT_TRUE(c.wait().ok());
+    EXPECT_EQ(stat_queue(q.id()).msg_qnum, 0u);
+}
+
+// ======================= System V: limits =======================
+
+TEST(MsgLimits, NewQueueQbytesIsMsgmnb) {
+    auto q = new_queue();
+    EXPECT_EQ(static_cast<long>(stat_queue(q.id()).msg_qbytes),
+              proc_long("/proc/sys/kernel/msgmnb"));
+}
+
+TEST(MsgLimits, MessageAboveMsgmaxIsEinval) {
+    const long msgmax = proc_long("/proc/sys/kernel/msgmax");
+    if (msgmax > proc_long("/proc/sys/kernel/msgmnb")) GTEST_SKIP() << "msgmax > msgmnb here";
+    auto q = new_queue();
+    std::vector<long> buf(2 + static_cast<std::size_t>(msgmax) / sizeof(long));
+    buf[0] = 1;
+    errno = 0;
+    EXPECT_EQ(::msgsnd(q.id(), buf.data(), static_cast<std::size_t>(msgmax) + 1, IPC_NOWAIT), -1);
+    EXPECT_EQ(errno, EINVAL);
+    EXPECT_EQ(::msgsnd(q.id(), buf.data(), static_cast<std::size_t>(msgmax), IPC_NOWAIT), 0);
+}
+
+TEST(MsgLimits, FullQueueGivesEagainWithIpcNowait) {
+    auto q = new_queue();
+    const auto qbytes = stat_queue(q.id()).msg_qbytes;
+    std::vector<long> buf(1 + 1000 / sizeof(long) + 1);
+    buf[0] = 1;
+    unsigned long sent = 0;
+    while (::msgsnd(q.id(), buf.data(), 1000, IPC_NOWAIT) == 0) ++sent;
+    EXPECT_EQ(errno, EAGAIN);
+    EXPECT_EQ(sent, qbytes / 1000);  // bytes, not a count of slots, decide
+}
+
+TEST(MsgLimits, FullQueueBlocksTheSenderUntilAReceiverMakesRoom) {
+    auto q = new_queue();
+    msqid_ds ds = stat_queue(q.id());
+    ds.msg_qbytes = 10;  // lowering needs no privilege
+    kit::check(::msgctl(q.id(), IPC_SET, &ds), "msgctl(IPC_SET)");
+    send(q.id(), 1, "0123456789");  // full
+
+    auto sender = kit::spawn([&] {
+        alarm(5);
+        send(q.id(), 2, "next");  // no IPC_NOWAIT: waits for room
+    });
+    ASSERT_TRUE(ch03::wait_until_blocked(sender.pid(), "msgsnd"));
+    int ws = 0;
+    EXPECT_EQ(::waitpid(sender.pid(), &ws, WNOHANG), 0);  // still inside msgsnd
+    EXPECT_EQ(take(q.id(), 0), "1:0123456789");
+    EXPECT_TRUE(sender.wait().ok());
+    EXPECT_EQ(take(q.id(), 0), "2:next");
+}
+
+TEST(MsgLimits, QbytesAlsoBoundsTheNumberOfMessages) {
+    auto q = new_queue();
+    msqid_ds ds = stat_queue(q.id());
+    ds.msg_qbytes = 50;
+    kit::check(::msgctl(q.id(), IPC_SET, &ds), "msgctl(IPC_SET)");
+    Msg m{1, {}};
+    unsigned long sent = 0;
+    while (::msgsnd(q.id(), &m, 0, IPC_NOWAIT) == 0) ++sent;  // empty messages
+    EXPECT_EQ(errno, EAGAIN);
+    EXPECT_EQ(sent, 50u);
+}
+
+TEST(MsgLimits, RaisingQbytesAboveMsgmnbNeedsCapSysResource) {
+    if (has_capability(kCapSysResource))
+        GTEST_SKIP() << "this process has CAP_SYS_RESOURCE: the limit does not apply to it";
+    auto q = new_queue();
+    msqid_ds ds = stat_queue(q.id());
+    ds.msg_qbytes = static_cast<msglen_t>(proc_long("/proc/sys/kernel/msgmnb") + 1);
+    errno = 0;
+    EXPECT_EQ(::msgctl(q.id(), IPC_SET, &ds), -1);
+    EXPECT_EQ(errno, EPERM);
+}
+
+// ======================= System V: receive errors =======================
+
+TEST(MsgErrors, EmptyQueueWithIpcNowaitIsEnomsg) {
+    auto q = new_queue();
+    Msg m{};
+    errno = 0;
+    EXPECT_EQ(::msgrcv(q.id(), &m, sizeof m.mtext, 0, IPC_NOWAIT), -1);
+    EXPECT_EQ(errno, ENOMSG);
+}
+
+TEST(MsgErrors, TooSmallBufferIsE2bigAndTheMessageStays) {
+    auto q = new_queue();
+    send_from_child(q.id(), {{1, "hello world"}});
+    Msg m{};
+    errno = 0;
+    EXPECT_EQ(::msgrcv(q.id(), &m, 5, 0, IPC_NOWAIT), -1);
+    EXPECT_EQ(errno, E2BIG);
+    EXPECT_EQ(stat_queue(q.id()).msg_qnum, 1u);
+    EXPECT_EQ(take(q.id(), 0), "1:hello world");
+}
+
+TEST(MsgErrors, MsgNoerrorTruncatesAndDiscardsTheRest) {
+    auto q = new_queue();
+    send_from_child(q.id(), {{1, "hello world"}, {2, "next"}});
+    Msg m{};
+    EXPECT_EQ(::msgrcv(q.id(), &m, 5, 0, IPC_NOWAIT | MSG_NOERROR), 5);
+    EXPECT_EQ(std::string(m.mtext, 5), "hello");
+    EXPECT_EQ(take(q.id(), 0), "2:next");  // " world" is gone
+}
+
+TEST(MsgErrors, RemovingTheQueueWakesABlockedReceiverWithEidrm) {
+    auto q = new_queue();
+    auto receiver = kit::spawn([&] {
+        alarm(5);
+        Msg m{};
+        ssize_t n = ::msgrcv(q.id(), &m, sizeof m.mtext, 0, 0);
+        return n == -1 && errno == EIDRM ? 0 : 3;
+    });
+    ASSERT_TRUE(ch03::wait_until_blocked(receiver.pid(), "msgrcv"));
+    kit::check(::msgctl(q.id(), IPC_RMID, nullptr), "msgctl(IPC_RMID)");
+    auto st = receiver.wait();
+    EXPECT_TRUE(st.ok()) << st.describe();
+}
+
+// ======================= POSIX: names, priorities =======================
+
+TEST(MqNames, AnotherProcessOpensTheQueueByNameAndItOutlivesTheCreator) {
+    auto name = kit::unique_posix_name("mq-named");
+    auto guard = kit::mq_unlink_guard(name);
+    auto creator = kit::spawn([&] {
+        mq_attr attr{};
+        attr.mq_maxmsg = 4;
+        attr.mq_msgsize = 64;
+        mqd_t q = kit::check(::mq_open(name.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600, &attr),
+                             "mq_open");
+        kit::check(::mq_send(q, "left behind", 11, 1), "mq_send");
+        // exits without mq_close or mq_unlink
+    });
+    ASSERT_TRUE(creator.wait().ok());
+    kit::Fd q(kit::check(::mq_open(name.c_str(), O_RDONLY), "mq_open"));
+    EXPECT_EQ(mq_take(q.get()), "left behind");
+    kit::check(::mq_unlink(name.c_str()), "mq_unlink");
+    errno = 0;
+    EXPECT_EQ(::mq_open(name.c_str(), O_RDONLY), mqd_t(-1));
+    EXPECT_EQ(errno, ENOENT);
+}
+
+TEST(MqPriority, HighestPriorityFirstFifoWithinAPriority) {
+    auto q = new_mq();
+    auto c = kit::spawn([&] {
+        const std::array<std::pair<unsigned, const char*>, 5> sent{
+            {{0, "low-1"}, {5, "mid-1"}, {9, "high"}, {5, "mid-2"}, {0, "low-2"}}};
+        for (auto [prio, text] : sent)
+            kit::check(::mq_send(q.q(), text, std::strlen(text), prio), "mq_send");
+    });
+    ASSERT_TRUE(c.wait().ok());
+    std::string order;
+    for (int i = 0; i < 5; ++i) {
+        unsigned prio = 0;
+        std::string text = mq_take(q.q(), &prio);
+        order += text + "(" + std::to_string(prio) + ") ";
+    }
+    EXPECT_EQ(order, "high(9) mid-1(5) mid-2(5) low-1(0) low-2(0) ");
+}
+
+TEST(MqPriority, PriorityMustBeBelowMqPrioMax) {
+    const long prio_max = kit::check(::sysconf(_SC_MQ_PRIO_MAX), "sysconf");
+    EXPECT_GE(prio_max, 32);  // POSIX minimum
+    auto q = new_mq();
+    EXPECT_EQ(::mq_send(q.q(), "a", 1, static_cast<unsigned>(prio_max - 1)), 0);
+    errno = 0;
+    EXPECT_EQ(::mq_send(q.q(), "b", 1, static_cast<unsigned>(prio_max)), -1);
+    EXPECT_EQ(errno, EINVAL);
+}
+
+// ======================= POSIX: attributes and limits =======================
+
+TEST(MqAttributes, DefaultsComeFromMsgDefaultAndMsgsizeDefault) {
+    auto name = kit::unique_posix_name("mq-default");
+    kit::Fd q(
+        kit::check(::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, nullptr), "mq_open"));
+    auto guard = kit::mq_unlink_guard(name);
+    mq_attr attr{};
+    kit::check(::mq_getattr(q.get(), &attr), "mq_getattr");
+    EXPECT_EQ(attr.mq_maxmsg, proc_long("/proc/sys/fs/mqueue/msg_default"));
+    EXPECT_EQ(attr.mq_msgsize, proc_long("/proc/sys/fs/mqueue/msgsize_default"));
+    EXPECT_EQ(attr.mq_curmsgs, 0);
+}
+
+TEST(MqAttributes, ReceiveBufferSmallerThanMsgsizeIsEmsgsizeEvenForAShortMessage) {
+    auto q = new_mq(4, 64);
+    mq_send_from_child(q.q(), "hi");
+    std::array<char, 63> buf{};
+    errno = 0;
+    EXPECT_EQ(::mq_receive(q.q(), buf.data(), buf.size(), nullptr), -1);
+    EXPECT_EQ(errno, EMSGSIZE);
+    mq_attr attr{};
+    kit::check(::mq_getattr(q.q(), &attr), "mq_getattr");
+    EXPECT_EQ(attr.mq_curmsgs, 1);  // still there
+    EXPECT_EQ(mq_take(q.q()), "hi");
+}
+
+TEST(MqAttributes, SendLargerThanMsgsizeIsEmsgsize) {
+    auto q = new_mq(4, 64);
+    std::string big(65, 'x');
+    errno = 0;
+    EXPECT_EQ(::mq_send(q.q(), big.data(), big.size(), 0), -1);
+    EXPECT_EQ(errno, EMSGSIZE);
+    EXPECT_EQ(::mq_send(q.q(), big.data(), 64, 0), 0);
+}
+
+TEST(MqAttributes, MaxmsgAboveMsgMaxIsEinvalWithoutCapSysResource) {
+    const long msg_max = proc_long("/proc/sys/fs/mqueue/msg_max");
+    auto name = kit::unique_posix_name("mq-big");
+    auto guard = kit::mq_unlink_guard(name);
+    mq_attr attr{};
+    attr.mq_maxmsg = msg_max + 1;
+    attr.mq_msgsize = 16;
+    errno = 0;
+    mqd_t q = ::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+    if (has_capability(kCapSysResource)) {
+        EXPECT_NE(q, mqd_t(-1)) << "with CAP_SYS_RESOURCE the hard limit (65536) applies: "
+                                << std::strerror(errno);
+    } else {
+        EXPECT_EQ(q, mqd_t(-1));
+        EXPECT_EQ(errno, EINVAL);
+    }
+    if (q != mqd_t(-1)) ::mq_close(q);
+}
+
+TEST(MqAttributes, MsgsizeAboveMsgsizeMaxOrZeroMaxmsgIsEinval) {
+    if (has_capability(kCapSysResource))
+        GTEST_SKIP() << "this process has CAP_SYS_RESOURCE: msgsize_max does not bind it";
+    const long size_max = proc_long("/proc/sys/fs/mqueue/msgsize_max");
+    for (auto [maxmsg, msgsize] :
+         {std::pair{1L, size_max + 1}, std::pair{0L, 16L}, std::pair{1L, 0L}}) {
+        auto name = kit::unique_posix_name("mq-bad");
+        auto guard = kit::mq_unlink_guard(name);
+        mq_attr attr{};
+        attr.mq_maxmsg = maxmsg;
+        attr.mq_msgsize = msgsize;
+        errno = 0;
+        EXPECT_EQ(::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &attr), mqd_t(-1))
+            << maxmsg << " x " << msgsize;
+        EXPECT_EQ(errno, EINVAL);
+    }
+}
+
+TEST(MqAttributes, RlimitMsgqueueBoundsTheBytesAUserMayReserve) {
+    // In a child, so lowering the limit does not affect the other tests.
+    auto c = kit::spawn([] {
+        rlimit rl{4096, 4096};
+        kit::check(::setrlimit(RLIMIT_MSGQUEUE, &rl), "setrlimit");
+        auto name = kit::unique_posix_name("mq-rlimit");
+        auto guard = kit::mq_unlink_guard(name);
+        mq_attr attr{};
+        attr.mq_maxmsg = 8;
+        attr.mq_msgsize = 1024;  // 8 KiB of messages > 4 KiB allowed
+        mqd_t q = ::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+        return q == mqd_t(-1) && errno == EMFILE ? 0 : 3;
+    });
+    EXPECT_TRUE(c.wait().ok());
+}
+
+// ======================= POSIX: timed and non-blocking =======================
+
+TEST(MqTimed, TimedReceiveOnAnEmptyQueueIsEtimedout) {
+    auto q = new_mq();
+    std::array<char, 64> buf{};
+    timespec deadline = realtime_in(50ms);
+    errno = 0;
+    EXPECT_EQ(::mq_timedreceive(q.q(), buf.data(), buf.size(), nullptr, &deadline), -1);
+    EXPECT_EQ(errno, ETIMEDOUT);
+}
+
+TEST(MqTimed, AWaitingMessageIsReturnedEvenPastTheDeadline) {
+    auto q = new_mq();
+    mq_send_from_child(q.q(), "here");
+    std::array<char, 64> buf{};
+    timespec past{0, 0};  // 1970: the deadline only matters if the call would block
+    EXPECT_EQ(::mq_timedreceive(q.q(), buf.data(), buf.size(), nullptr, &past), 4);
+}
+
+TEST(MqTimed, NonblockingReceiveOnAnEmptyQueueIsEagain) {
+    auto q = new_mq(8, 64, O_NONBLOCK);
+    std::array<char, 64> buf{};
+    errno = 0;
+    EXPECT_EQ(::mq_receive(q.q(), buf.data(), buf.size(), nullptr), -1);
+    EXPECT_EQ(errno, EAGAIN);
+}
+
+TEST(MqTimed, FullQueueIsEagainNonblockingAndEtimedoutTimed) {
+    auto q = new_mq(2, 64);
+    kit::check(::mq_send(q.q(), "1", 1, 0), "mq_send");
+    kit::check(::mq_send(q.q(), "2", 1, 0), "mq_send");
+    timespec deadline = realtime_in(50ms);
+    errno = 0;
+    EXPECT_EQ(::mq_timedsend(q.q(), "3", 1, 0, &deadline), -1);
+    EXPECT_EQ(errno, ETIMEDOUT);
+    mq_attr nb{};
+    nb.mq_flags = O_NONBLOCK;  // mq_setattr changes only this flag
+    kit::check(::mq_setattr(q.q(), &nb, nullptr), "mq_setattr");
+    errno = 0;
+    EXPECT_EQ(::mq_send(q.q(), "3", 1, 0), -1);
+    EXPECT_EQ(errno, EAGAIN);
+}
+
+// ======================= POSIX: notification =======================
+
+TEST(MqNotify, SignalArrivesWhenAMessageEntersAnEmptyQueue) {
+    BlockSigusr1 blocked;
+    auto q = new_mq();
+    arm_sigusr1(q.q());
+    pid_t sender = mq_send_from_child(q.q(), "1");
+    siginfo_t info = wait_sigusr1(2s);
+    EXPECT_EQ(info.si_signo, SIGUSR1);
+    EXPECT_EQ(info.si_code, SI_MESGQ);
+    EXPECT_EQ(info.si_pid, sender);
+}
+
+TEST(MqNotify, RegistrationIsOneShotUntilReArmed) {
+    BlockSigusr1 blocked;
+    auto q = new_mq();
+    arm_sigusr1(q.q());
+    mq_send_from_child(q.q(), "1");
+    ASSERT_EQ(wait_sigusr1(2s).si_signo, SIGUSR1);
+    EXPECT_EQ(mq_take(q.q()), "1");  // empty again
+
+    mq_send_from_child(q.q(), "2");
+    EXPECT_EQ(wait_sigusr1(100ms).si_signo, 0);  // registration was used up
+    EXPECT_EQ(mq_take(q.q()), "2");
+
+    arm_sigusr1(q.q());
+    mq_send_from_child(q.q(), "3");
+    EXPECT_EQ(wait_sigusr1(2s).si_signo, SIGUSR1);
+}
+
+TEST(MqNotify, NoSignalWhenTheQueueWasNotEmpty) {
+    BlockSigusr1 blocked;
+    auto q = new_mq();
+    mq_send_from_child(q.q(), "already there");
+    arm_sigusr1(q.q());
+    mq_send_from_child(q.q(), "second");
+    EXPECT_EQ(wait_sigusr1(100ms).si_signo, 0);
+    EXPECT_EQ(mq_take(q.q()), "already there");
+    EXPECT_EQ(mq_take(q.q()), "second");
+}
+
+TEST(MqNotify, OnlyOneProcessMayBeRegistered) {
+    BlockSigusr1 blocked;
+    auto q = new_mq();
+    arm_sigusr1(q.q());
+    auto other = kit::spawn([&] {
+        sigevent sev{};
+        sev.sigev_notify = SIGEV_NONE;
+        return ::mq_notify(q.q(), &sev) == -1 && errno == EBUSY ? 0 : 3;
+    });
+    EXPECT_TRUE(other.wait().ok());
+    kit::check(::mq_notify(q.q(), nullptr), "mq_notify(NULL)");  // unregister: now it is free
+    auto third = kit::spawn([&] {
+        sigevent sev{};
+        sev.sigev_notify = SIGEV_NONE;
+        return ::mq_notify(q.q(), &sev) == 0 ? 0 : 3;
+    });
+    EXPECT_TRUE(third.wait().ok());
+}
+
+// ======================= POSIX: poll and epoll =======================
+
+TEST(MqPoll, PollinOnlyWhenAMessageWaitsPolloutOnlyWhenThereIsRoom) {
+    auto q = new_mq(1, 64);
+    EXPECT_EQ(kit::wait_for_events(q.q(), POLLIN, 0ms), 0);
+    EXPECT_EQ(kit::wait_for_events(q.q(), POLLOUT, 0ms) & POLLOUT, POLLOUT);
+    mq_send_from_child(q.q(), "x");
+    EXPECT_EQ(kit::wait_for_events(q.q(), POLLIN, 0ms) & POLLIN, POLLIN);
+    EXPECT_EQ(kit::wait_for_events(q.q(), POLLOUT, 0ms), 0);  // full (mq_maxmsg = 1)
+}
+
+TEST(MqPoll, PollWakesWhenAnotherProcessSends) {
+    auto q = new_mq();
+    auto go = kit::make_pipe();
+    auto sender = kit::spawn([&] {
+        char c;
+        if (kit::read_full(go.read.get(), std::as_writable_bytes(std::span(&c, 1))) != 1) return 3;
+        kit::check(::mq_send(q.q(), "ping", 4, 0), "mq_send");
+        return 0;
+    });
+    EXPECT_FALSE(kit::wait_readable(q.q(), 0ms));
+    kit::write_all(go.write.get(), std::as_bytes(std::span("g", 1)));
+    EXPECT_TRUE(kit::wait_readable(q.q(), kit::kDeadline));
+    EXPECT_EQ(mq_take(q.q()), "ping");
+    EXPECT_TRUE(sender.wait().ok());
+}
+
+TEST(MqPoll, EpollWatchesAQueueDescriptor) {
+    auto q = new_mq();
+    kit::Fd ep(kit::check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = q.q();
+    kit::check(::epoll_ctl(ep.get(), EPOLL_CTL_ADD, q.q(), &ev), "epoll_ctl");
+    epoll_event out{};
+    EXPECT_EQ(::epoll_wait(ep.get(), &out, 1, 0), 0);
+    mq_send_from_child(q.q(), "x");
+    EXPECT_EQ(::epoll_wait(ep.get(), &out, 1, 5000), 1);
+    EXPECT_EQ(out.data.fd, q.q());
+    EXPECT_TRUE(out.events & EPOLLIN);
+}
+
+// ======================= the two APIs side by side =======================
+
+namespace {
+std::size_t open_fd_count() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+}
+}  // namespace
+
+TEST(MqVersusMsg, MqOpenGivesAFileDescriptorMsggetDoesNot) {
+    const std::size_t before = open_fd_count();
+    auto sysv = new_queue();
+    EXPECT_EQ(open_fd_count(), before);  // an msqid is only a number: nothing to poll
+    auto posix = new_mq();
+    EXPECT_EQ(open_fd_count(), before + 1);
+    EXPECT_NE(::fcntl(posix.q(), F_GETFD), -1);
+}
+
+TEST(MqNames, UnlinkRemovesTheNameButOpenDescriptorsKeepWorking) {
+    auto q = new_mq();
+    kit::check(::mq_unlink(q.name.c_str()), "mq_unlink");
+    errno = 0;
+    EXPECT_EQ(::mq_open(q.name.c_str(), O_RDWR), mqd_t(-1));
+    EXPECT_EQ(errno, ENOENT);
+    mq_send_from_child(q.q(), "still here");  // the child inherited the descriptor
+    EXPECT_EQ(mq_take(q.q()), "still here");
+}
+
+TEST(MqNames, MqOpenNeedsNoMountedDevMqueue) {
+    auto mounts = kit::read_text_file("/proc/self/mounts").value_or("");
+    if (mounts.find(" mqueue ") != std::string::npos)
+        GTEST_SKIP()
+            << "an mqueue filesystem is mounted here: the premise (none mounted) does not hold";
+    auto q = new_mq();  // works: the kernel's internal mqueue mount serves every mq_open
+    kit::check(::mq_send(q.q(), "x", 1, 0), "mq_send");
+    EXPECT_EQ(mq_take(q.q()), "x");
+}
+
+TEST(MqNotify, ABlockedReceiverTakesTheMessageAndTheRegistrationStays) {
+    BlockSigusr1 blocked;
+    auto q = new_mq();
+    arm_sigusr1(q.q());
+    auto receiver = kit::spawn([&] {
+        alarm(5);
+        return mq_take(q.q()) == "for the receiver" ? 0 : 3;
+    });
+    ASSERT_TRUE(ch03::wait_until_blocked(receiver.pid(),
+                                         "wq_"));  // wchan: the wait queue inside mq_receive
+    mq_send_from_child(q.q(), "for the receiver");
+    EXPECT_TRUE(receiver.wait().ok());
+    EXPECT_EQ(wait_sigusr1(100ms).si_signo, 0);  // no notification for that message
+    mq_send_from_child(q.q(), "next");           // still registered: this one notifies
+    EXPECT_EQ(wait_sigusr1(2s).si_signo, SIGUSR1);
+}
