@@ -1,0 +1,61 @@
+// pipe_eof_fixed.cpp — the fix for pipe_eof_broken.cpp: right after fork() the
+// reading child closes the write end it inherited. When the parent closes its
+// write end too, no writer is left and the next read() returns 0 (EOF).
+//
+// Run:    ./pipe_eof_fixed
+// Prints: reader: got 5 bytes "data!"
+//         reader: read() returned 0: EOF, as soon as the parent closed its end
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "kit/check.hpp"
+
+namespace {
+
+// read() that gives up after `ms` without data or EOF: -2 means "would hang".
+ssize_t bounded_read(int fd, char* buf, std::size_t len, int ms) {
+    pollfd p{fd, POLLIN, 0};
+    int n;
+    while ((n = ::poll(&p, 1, ms)) == -1 && errno == EINTR) {
+    }
+    if (kit::check(n, "poll") == 0) return -2;
+    return kit::check(::read(fd, buf, len), "read");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return kit::run(argc, argv, "", [](auto args) {
+        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        int fds[2];
+        kit::check(::pipe(fds), "pipe");
+        std::fflush(stdout);
+        pid_t pid = kit::check(::fork(), "fork");
+        if (pid == 0) {
+            kit::check(::close(fds[1]), "close");  // THE FIX: a reader holds no write end
+            char buf[64];
+            ssize_t n = bounded_read(fds[0], buf, sizeof buf, 5000);
+            std::printf("reader: got %zd bytes \"%.*s\"\n", n, int(n), buf);
+            n = bounded_read(fds[0], buf, sizeof buf, 5000);
+            if (n == 0)
+                std::printf(
+                    "reader: read() returned 0: EOF, as soon as the parent closed its end\n");
+            else
+                std::printf("reader: no EOF within 5 s\n");
+            std::fflush(stdout);
+            ::_exit(n == 0 ? 0 : 1);
+        }
+        kit::check(::close(fds[0]), "close");
+        kit::check(::write(fds[1], "data!", 5), "write");
+        kit::check(::close(fds[1]), "close");
+        int status = 0;
+        while (::waitpid(pid, &status, 0) == -1) {
+            if (errno != EINTR) throw kit::SysError(errno, "waitpid");
+        }
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    });
+}
