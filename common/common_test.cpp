@@ -271,6 +271,43 @@ TEST(Proc, ReadsALimitAndReportsAMissingFile) {
     EXPECT_FALSE(kit::read_long_file("/nonexistent/ipckit").has_value());
 }
 
+TEST(Proc, CapabilityAnswerMatchesWhatTheKernelAllows) {
+    // CAP_SYS_RESOURCE is what lets a pipe grow past pipe-max-size: the
+    // helper's answer must agree with the kernel's decision.
+    auto max = kit::read_long_file("/proc/sys/fs/pipe-max-size");
+    ASSERT_TRUE(max.has_value());
+    auto p = kit::make_pipe();
+    int rc = ::fcntl(p.write.get(), F_SETPIPE_SZ, static_cast<int>(*max * 2));
+    if (kit::has_capability(kit::kCapSysResource)) {
+        EXPECT_NE(rc, -1) << std::strerror(errno);
+    } else {
+        EXPECT_EQ(rc, -1);
+        EXPECT_EQ(errno, EPERM);
+    }
+    EXPECT_FALSE(kit::has_capability(63));  // beyond every defined capability
+}
+
+TEST(Proc, ProcessStateShowsRunningBlockedAndGone) {
+    EXPECT_EQ(kit::process_state(::getpid()), 'R');
+    auto p = kit::make_pipe();
+    auto child = kit::spawn([&] {
+        char c;
+        return static_cast<int>(::read(p.read.get(), &c, 1));
+    });
+    const pid_t pid = child.pid();
+    EXPECT_TRUE(kit::wait_until_blocked(pid, "pipe_read"));
+    EXPECT_EQ(kit::process_state(pid), 'S');
+    ASSERT_EQ(::write(p.write.get(), "x", 1), 1);
+    auto st = child.wait();
+    EXPECT_TRUE(st.exited_with(1)) << st.describe();
+    EXPECT_EQ(kit::process_state(pid), '?');  // reaped: no /proc entry
+}
+
+TEST(Proc, WaitUntilBlockedGivesUpAtTheDeadline) {
+    // This process is running, not blocked: the wait must end false.
+    EXPECT_FALSE(kit::wait_until_blocked(::getpid(), "pipe_read", 50ms));
+}
+
 TEST(LeakGuard, ReportsAnExtraObjectByName) {
     std::vector<std::string> before = {"/dev/shm/ipckit-1-0-a", "sysv-msg key=0x00000000 id=3"};
     auto after = before;
