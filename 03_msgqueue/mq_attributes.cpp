@@ -28,8 +28,8 @@ int try_create(long maxmsg, long msgsize) {
     attr.mq_msgsize = msgsize;
     mqd_t q = ::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
     if (q == mqd_t(-1)) return errno;
-    ::mq_close(q);
-    ::mq_unlink(name.c_str());
+    kit::check(::mq_close(q), "mq_close");
+    kit::check(::mq_unlink(name.c_str()), "mq_unlink");
     return 0;
 }
 

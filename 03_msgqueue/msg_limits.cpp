@@ -17,6 +17,7 @@
 
 #include "blocked.hpp"
 #include "kit/check.hpp"
+#include "kit/names.hpp"
 #include "kit/proc.hpp"
 
 int main(int argc, char** argv) {
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
         std::printf("/proc/sys/kernel/msgmnb = %ld bytes per queue (default)\n", msgmnb);
 
         int id = kit::check(::msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
+        auto remove_on_exit = kit::msg_guard(id);  // IPC_RMID also on an error path
         msqid_ds ds{};
         kit::check(::msgctl(id, IPC_STAT, &ds), "msgctl(IPC_STAT)");
         std::printf("IPC_STAT msg_qbytes     = %lu bytes for this queue\n",
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long>(ds.msg_qnum),
                     static_cast<unsigned long>(ds.__msg_cbytes));
         kit::check(::msgctl(id, IPC_RMID, nullptr), "msgctl(IPC_RMID)");
+        remove_on_exit.dismiss();
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
     });
 }

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "kit/check.hpp"
+#include "kit/names.hpp"
 
 namespace {
 
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         if (!args.empty()) throw kit::UsageError{};
         int id = kit::check(::msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
+        auto remove_on_exit = kit::msg_guard(id);  // IPC_RMID also on an error path
 
         // The note's example: A and B "priority 10", C 5, D 1, sent in that order.
         const std::initializer_list<std::pair<long, char>> note{
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
         drain(id, -LONG_MAX, "msgtyp=-LONG_MAX:");  // X at last: a huge type is the LEAST urgent
 
         kit::check(::msgctl(id, IPC_RMID, nullptr), "msgctl(IPC_RMID)");
+        remove_on_exit.dismiss();
         return 0;
     });
 }

@@ -12,17 +12,10 @@
 #include <cstdio>
 
 #include "kit/check.hpp"
+#include "msg_protocol.hpp"
 
-namespace {
-
-struct Message {
-    long mtype;
-    char mtext[256];
-};
-
-constexpr int kProjectId = 'M';
-
-}  // namespace
+using ch03::kProjectId;
+using ch03::Message;
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "PATH COUNT", [](auto args) {

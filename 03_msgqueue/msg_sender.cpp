@@ -11,18 +11,10 @@
 #include <cstring>
 
 #include "kit/check.hpp"
+#include "msg_protocol.hpp"
 
-namespace {
-
-// The kernel's only header is the type; everything after it is payload.
-struct Message {
-    long mtype;  // must be > 0
-    char mtext[256];
-};
-
-constexpr int kProjectId = 'M';  // both programs must pass the same one to ftok
-
-}  // namespace
+using ch03::kProjectId;
+using ch03::Message;
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "PATH TEXT...", [](auto args) {

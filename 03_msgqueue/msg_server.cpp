@@ -1,7 +1,8 @@
 // msg_server.cpp — one System V queue carries requests and replies for many
 // clients: requests have type 1, each reply has the type of the client's pid,
-// and each client receives only msgtyp == getpid(). (pid 1 is init, never a
-// client, so type 1 is free for requests.)
+// and each client receives only msgtyp == getpid(). (Type 1 is free for
+// requests as long as no client is pid 1: the init of the system, or of the
+// container's pid namespace.)
 //
 // Run:    ./msg_server [CLIENTS]      (default 3)
 // Prints: one line per client, e.g.  client 4242: asked 3, got 9 (reply type 4242)
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "kit/check.hpp"
+#include "kit/names.hpp"
 
 namespace {
 
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
         if (args.size() > 1) throw kit::UsageError{};
         const long clients = args.empty() ? 3 : kit::parse_long(args[0], 1, 50);
         int id = kit::check(::msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
+        auto remove_on_exit = kit::msg_guard(id);  // IPC_RMID also on an error path
 
         pid_t server = start([id] { return serve(id); });
         std::vector<pid_t> pids;
@@ -108,6 +111,7 @@ int main(int argc, char** argv) {
         kit::check(::msgsnd(id, &stop, sizeof stop.body, 0), "msgsnd");
         ok = reaped_ok(server) && ok;
         kit::check(::msgctl(id, IPC_RMID, nullptr), "msgctl(IPC_RMID)");
+        remove_on_exit.dismiss();
         return ok ? 0 : 1;
     });
 }

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "kit/check.hpp"
+#include "kit/names.hpp"
 
 namespace {
 
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         if (!args.empty()) throw kit::UsageError{};
         int id = kit::check(::msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
+        auto remove_on_exit = kit::msg_guard(id);  // IPC_RMID also on an error path
 
         std::fflush(stdout);
         pid_t pid = kit::check(::fork(), "fork");
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
                     r.neighbour);
 
         kit::check(::msgctl(id, IPC_RMID, nullptr), "msgctl(IPC_RMID)");
+        remove_on_exit.dismiss();
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
     });
 }

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "kit/check.hpp"
+#include "kit/names.hpp"
 
 namespace {
 
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         if (!args.empty()) throw kit::UsageError{};
         int id = kit::check(::msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
+        auto remove_on_exit = kit::msg_guard(id);  // IPC_RMID also on an error path
 
         std::fflush(stdout);
         pid_t pid = kit::check(::fork(), "fork");
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
         receive(id, -3, 0, "msgtyp=-3");                     // only 3:c2 left
 
         kit::check(::msgctl(id, IPC_RMID, nullptr), "msgctl(IPC_RMID)");
+        remove_on_exit.dismiss();
         return 0;
     });
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstring>
@@ -128,7 +129,9 @@ timespec realtime_in(std::chrono::milliseconds ms) {
 }
 
 // Waits for SIGUSR1 (blocked by the caller) up to `timeout`; returns the
-// signal's info, or si_signo == 0 if none came.
+// signal's info, or si_signo == 0 if none came. No race: the kernel queues the
+// notification inside the sender's mq_send, so once the sender has been reaped
+// a signal is either pending already or was never sent; the timeout is slack.
 siginfo_t wait_sigusr1(std::chrono::milliseconds timeout) {
     sigset_t set;
     sigemptyset(&set);
@@ -188,9 +191,10 @@ TEST(MsgUnrelated, SenderAndReceiverProgramsMeetOnAnFtokKey) {
     const key_t key = kit::check(::ftok(keyfile.c_str(), 'M'), "ftok");
 
     auto sent = kit::run_program({bin("msg_sender"), keyfile.name(), "hello", "world"});
+    auto guard = kit::msg_guard(::msgget(key, 0));  // -1 (nothing to remove) if none was made
     ASSERT_TRUE(sent.status.ok()) << sent.status.describe() << sent.err;
     // The sender has exited; its queue and both messages are still in the kernel.
-    auto guard = kit::msg_guard(kit::check(::msgget(key, 0), "msgget"));
+    ASSERT_NE(guard.id(), -1) << std::strerror(errno);
     EXPECT_EQ(stat_queue(guard.id()).msg_qnum, 2u);
 
     auto got = kit::run_program({bin("msg_receiver"), keyfile.name(), "2"});
@@ -202,6 +206,23 @@ TEST(MsgUnrelated, SenderAndReceiverProgramsMeetOnAnFtokKey) {
     errno = 0;
     EXPECT_EQ(::msgget(key, 0), -1);
     EXPECT_EQ(errno, ENOENT);
+}
+
+TEST(MsgUnrelated, FtokKeyIsOnlyProjByteDeviceByteAndLow16BitsOfTheInode) {
+    auto file = kit::unlink_guard(kit::unique_temp_path("ftok"));
+    kit::Fd(kit::check(::open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600), "open"));
+    auto other_name = kit::unlink_guard(kit::unique_temp_path("ftok-link"));
+    kit::check(::link(file.c_str(), other_name.c_str()), "link");
+    struct stat st {};
+    kit::check(::stat(file.c_str(), &st), "stat");
+    const key_t key = kit::check(::ftok(file.c_str(), 'M'), "ftok");
+    // 8 + 8 + 16 bits of identity (ftok(3) NOTES): files whose inode numbers
+    // differ by a multiple of 65536 on devices with the same low byte collide.
+    EXPECT_EQ(key,
+              static_cast<key_t>(('M' << 24) | ((st.st_dev & 0xff) << 16) | (st.st_ino & 0xffff)));
+    EXPECT_EQ(::ftok(other_name.c_str(), 'M'), key);  // the file counts, not its name
+    EXPECT_EQ(::ftok(file.c_str(), 'M' + 256), key);  // only the low byte of proj counts
+    EXPECT_NE(::ftok(file.c_str(), 'N'), key);
 }
 
 TEST(MsgPersistence, QueueAndMessagesOutliveTheProcessThatMadeThem) {
@@ -622,8 +643,11 @@ TEST(MqAttributes, DefaultsComeFromMsgDefaultAndMsgsizeDefault) {
     auto guard = kit::mq_unlink_guard(name);
     mq_attr attr{};
     kit::check(::mq_getattr(q.get(), &attr), "mq_getattr");
-    EXPECT_EQ(attr.mq_maxmsg, proc_long("/proc/sys/fs/mqueue/msg_default"));
-    EXPECT_EQ(attr.mq_msgsize, proc_long("/proc/sys/fs/mqueue/msgsize_default"));
+    // mq_overview(7): the default, capped at the matching maximum.
+    EXPECT_EQ(attr.mq_maxmsg, std::min(proc_long("/proc/sys/fs/mqueue/msg_default"),
+                                       proc_long("/proc/sys/fs/mqueue/msg_max")));
+    EXPECT_EQ(attr.mq_msgsize, std::min(proc_long("/proc/sys/fs/mqueue/msgsize_default"),
+                                        proc_long("/proc/sys/fs/mqueue/msgsize_max")));
     EXPECT_EQ(attr.mq_curmsgs, 0);
 }
 
@@ -868,12 +892,18 @@ TEST(MqVersusMsg, MqOpenGivesAFileDescriptorMsggetDoesNot) {
 
 TEST(MqNames, UnlinkRemovesTheNameButOpenDescriptorsKeepWorking) {
     auto q = new_mq();
+    auto receiver = kit::spawn([&] {  // blocked in mq_receive while the name goes away
+        alarm(5);
+        return mq_take(q.q()) == "still here" ? 0 : 3;
+    });
+    ASSERT_TRUE(ch03::wait_until_blocked(receiver.pid(), "wq_sleep"));
     kit::check(::mq_unlink(q.name.c_str()), "mq_unlink");
     errno = 0;
     EXPECT_EQ(::mq_open(q.name.c_str(), O_RDWR), mqd_t(-1));
     EXPECT_EQ(errno, ENOENT);
-    mq_send_from_child(q.q(), "still here");  // the child inherited the descriptor
-    EXPECT_EQ(mq_take(q.q()), "still here");
+    kit::check(::mq_send(q.q(), "still here", 10, 0), "mq_send");  // through the open descriptor
+    auto st = receiver.wait();
+    EXPECT_TRUE(st.ok()) << st.describe();
 }
 
 TEST(MqNames, MqOpenNeedsNoMountedDevMqueue) {
@@ -894,8 +924,7 @@ TEST(MqNotify, ABlockedReceiverTakesTheMessageAndTheRegistrationStays) {
         alarm(5);
         return mq_take(q.q()) == "for the receiver" ? 0 : 3;
     });
-    ASSERT_TRUE(ch03::wait_until_blocked(receiver.pid(),
-                                         "wq_"));  // wchan: the wait queue inside mq_receive
+    ASSERT_TRUE(ch03::wait_until_blocked(receiver.pid(), "wq_sleep"));  // inside mq_receive
     mq_send_from_child(q.q(), "for the receiver");
     EXPECT_TRUE(receiver.wait().ok());
     EXPECT_EQ(wait_sigusr1(100ms).si_signo, 0);  // no notification for that message
