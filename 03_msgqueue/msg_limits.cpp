@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <vector>
 
-#include "blocked.hpp"
 #include "kit/check.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
@@ -55,9 +54,9 @@ int main(int argc, char** argv) {
         if (pid == 0) {  // without IPC_NOWAIT the sender sleeps in msgsnd
             ::_exit(::msgsnd(id, buf.data(), size, 0) == 0 ? 0 : 1);
         }
-        if (!ch03::wait_until_blocked(pid, "msgsnd"))
+        if (!kit::wait_until_blocked(pid, "msgsnd"))
             throw kit::SysError(ETIMEDOUT, "wait for child");
-        std::printf("child %d blocked in msgsnd (state %c)", int(pid), ch03::process_state(pid));
+        std::printf("child %d blocked in msgsnd (state %c)", int(pid), kit::process_state(pid));
         kit::check(::msgrcv(id, buf.data(), size, 0, IPC_NOWAIT), "msgrcv");
         int status = 0;
         kit::check(::waitpid(pid, &status, 0), "waitpid");

@@ -22,7 +22,6 @@
 #include <string>
 #include <vector>
 
-#include "blocked.hpp"
 #include "kit/check.hpp"
 #include "kit/child.hpp"
 #include "kit/fd.hpp"
@@ -80,15 +79,6 @@ long proc_long(const std::string& path) {
     return *v;
 }
 
-// Whether this process holds a capability in its effective set.
-bool has_capability(int cap) {
-    auto status = kit::read_text_file("/proc/self/status").value_or("");
-    auto pos = status.find("CapEff:");
-    if (pos == std::string::npos) return false;
-    unsigned long long mask = std::stoull(status.substr(pos + 7), nullptr, 16);
-    return (mask >> cap) & 1ULL;
-}
-constexpr int kCapSysResource = 24;
 
 std::string bin(const char* prog) {
     return std::string(KIT_BIN_DIR) + "/" + prog;
@@ -508,7 +498,7 @@ TEST(MsgLimits, FullQueueBlocksTheSenderUntilAReceiverMakesRoom) {
         alarm(5);
         send(q.id(), 2, "next");  // no IPC_NOWAIT: waits for room
     });
-    ASSERT_TRUE(ch03::wait_until_blocked(sender.pid(), "msgsnd"));
+    ASSERT_TRUE(kit::wait_until_blocked(sender.pid(), "msgsnd"));
     int ws = 0;
     EXPECT_EQ(::waitpid(sender.pid(), &ws, WNOHANG), 0);  // still inside msgsnd
     EXPECT_EQ(take(q.id(), 0), "1:0123456789");
@@ -529,7 +519,7 @@ TEST(MsgLimits, QbytesAlsoBoundsTheNumberOfMessages) {
 }
 
 TEST(MsgLimits, RaisingQbytesAboveMsgmnbNeedsCapSysResource) {
-    if (has_capability(kCapSysResource))
+    if (kit::has_capability(kit::kCapSysResource))
         GTEST_SKIP() << "this process has CAP_SYS_RESOURCE: the limit does not apply to it";
     auto q = new_queue();
     msqid_ds ds = stat_queue(q.id());
@@ -577,7 +567,7 @@ TEST(MsgErrors, RemovingTheQueueWakesABlockedReceiverWithEidrm) {
         ssize_t n = ::msgrcv(q.id(), &m, sizeof m.mtext, 0, 0);
         return n == -1 && errno == EIDRM ? 0 : 3;
     });
-    ASSERT_TRUE(ch03::wait_until_blocked(receiver.pid(), "msgrcv"));
+    ASSERT_TRUE(kit::wait_until_blocked(receiver.pid(), "msgrcv"));
     kit::check(::msgctl(q.id(), IPC_RMID, nullptr), "msgctl(IPC_RMID)");
     auto st = receiver.wait();
     EXPECT_TRUE(st.ok()) << st.describe();
@@ -682,7 +672,7 @@ TEST(MqAttributes, MaxmsgAboveMsgMaxIsEinvalWithoutCapSysResource) {
     attr.mq_msgsize = 16;
     errno = 0;
     mqd_t q = ::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
-    if (has_capability(kCapSysResource)) {
+    if (kit::has_capability(kit::kCapSysResource)) {
         EXPECT_NE(q, mqd_t(-1)) << "with CAP_SYS_RESOURCE the hard limit (65536) applies: "
                                 << std::strerror(errno);
     } else {
@@ -693,7 +683,7 @@ TEST(MqAttributes, MaxmsgAboveMsgMaxIsEinvalWithoutCapSysResource) {
 }
 
 TEST(MqAttributes, MsgsizeAboveMsgsizeMaxOrZeroMaxmsgIsEinval) {
-    if (has_capability(kCapSysResource))
+    if (kit::has_capability(kit::kCapSysResource))
         GTEST_SKIP() << "this process has CAP_SYS_RESOURCE: msgsize_max does not bind it";
     const long size_max = proc_long("/proc/sys/fs/mqueue/msgsize_max");
     for (auto [maxmsg, msgsize] :
@@ -896,7 +886,7 @@ TEST(MqNames, UnlinkRemovesTheNameButOpenDescriptorsKeepWorking) {
         alarm(5);
         return mq_take(q.q()) == "still here" ? 0 : 3;
     });
-    ASSERT_TRUE(ch03::wait_until_blocked(receiver.pid(), "wq_sleep"));
+    ASSERT_TRUE(kit::wait_until_blocked(receiver.pid(), "wq_sleep"));
     kit::check(::mq_unlink(q.name.c_str()), "mq_unlink");
     errno = 0;
     EXPECT_EQ(::mq_open(q.name.c_str(), O_RDWR), mqd_t(-1));
@@ -924,7 +914,7 @@ TEST(MqNotify, ABlockedReceiverTakesTheMessageAndTheRegistrationStays) {
         alarm(5);
         return mq_take(q.q()) == "for the receiver" ? 0 : 3;
     });
-    ASSERT_TRUE(ch03::wait_until_blocked(receiver.pid(), "wq_sleep"));  // inside mq_receive
+    ASSERT_TRUE(kit::wait_until_blocked(receiver.pid(), "wq_sleep"));  // inside mq_receive
     mq_send_from_child(q.q(), "for the receiver");
     EXPECT_TRUE(receiver.wait().ok());
     EXPECT_EQ(wait_sigusr1(100ms).si_signo, 0);  // no notification for that message
