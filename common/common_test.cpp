@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/msg.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <csignal>
 #include <fstream>
@@ -301,6 +302,18 @@ TEST(Proc, ProcessStateShowsRunningBlockedAndGone) {
     auto st = child.wait();
     EXPECT_TRUE(st.exited_with(1)) << st.describe();
     EXPECT_EQ(kit::process_state(pid), '?');  // reaped: no /proc entry
+}
+
+TEST(Proc, WaitInSyscallSeesAChildBlockedInRead) {
+    auto p = kit::make_pipe();
+    auto child = kit::spawn([&] {
+        char c;
+        return static_cast<int>(::read(p.read.get(), &c, 1));
+    });
+    EXPECT_TRUE(kit::wait_in_syscall(child.pid(), SYS_read));
+    EXPECT_FALSE(kit::wait_in_syscall(child.pid(), SYS_write, 50ms));  // in read, not write
+    ASSERT_EQ(::write(p.write.get(), "x", 1), 1);
+    EXPECT_TRUE(child.wait().exited_with(1));
 }
 
 TEST(Proc, WaitUntilBlockedGivesUpAtTheDeadline) {

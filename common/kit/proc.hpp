@@ -77,4 +77,23 @@ inline constexpr int kCapSysResource = 24;
     return false;
 }
 
+// Waits, without sleeping, until `pid` is inside system call number `nr`
+// (SYS_read, SYS_poll, ...): /proc/<pid>/syscall starts with that number while
+// the task is blocked in it, and says "running" while it runs user code. A
+// signal sent after this returns true interrupts that very call. False when
+// the process is gone or the deadline passes.
+[[nodiscard]] inline bool wait_in_syscall(
+    pid_t pid, long nr, std::chrono::milliseconds deadline = std::chrono::milliseconds(5000)) {
+    const std::string path = "/proc/" + std::to_string(pid) + "/syscall";
+    const std::string want = std::to_string(nr) + " ";
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < end) {
+        auto text = read_text_file(path);
+        if (!text) return false;
+        if (text->rfind(want, 0) == 0) return true;
+        ::sched_yield();
+    }
+    return false;
+}
+
 }  // namespace kit

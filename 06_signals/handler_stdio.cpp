@@ -1,0 +1,86 @@
+// handler_stdio.cpp — a broken/fixed pair: why printf() does not belong in a
+// signal handler. stdio keeps a buffer and a position in the FILE; a handler
+// that prints into the same FILE while the interrupted code is in the middle
+// of flushing it works on half-updated state. Here the signal (sent by another
+// process, held blocked) is let in exactly while fflush() is writing — the
+// unlucky moment, forced through a stream whose write function we supply
+// (fopencookie). Broken: the handler fprintf()s; its line is lost on this
+// glibc (other C libraries may duplicate or crash instead: undefined).
+// Fixed: the handler only write()s, which is async-signal-safe.
+// malloc() fails the same way, with a lock instead of a buffer: a handler that
+// interrupts malloc and calls malloc waits for a lock its own thread holds.
+//
+// Run:    ./handler_stdio broken       ./handler_stdio fixed
+// Prints: broken: "main line one", "main line two", "the handler ran 1 time":
+//                 the handler's line is missing
+//         fixed:  "handler line" first, then the same three lines
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string_view>
+
+#include "kit/check.hpp"
+
+namespace {
+
+FILE* g_stream = nullptr;
+volatile sig_atomic_t g_ran = 0;
+sigset_t g_usr1;
+bool g_armed = true;
+
+constexpr std::string_view kHandlerLine = "handler line\n";
+
+ssize_t device_write(void*, const char* buf, size_t n) {
+    if (g_armed) {  // stdio is inside fflush(), the FILE half-updated: the signal arrives now
+        g_armed = false;
+        ::sigprocmask(SIG_UNBLOCK, &g_usr1, nullptr);
+    }
+    return kit::check(::write(STDOUT_FILENO, buf, n), "write");
+}
+
+void broken_handler(int) {
+    g_ran = g_ran + 1;
+    std::fprintf(g_stream, "%s", kHandlerLine.data());  // NOT async-signal-safe
+}
+
+void fixed_handler(int) {
+    g_ran = g_ran + 1;
+    (void)!::write(STDOUT_FILENO, kHandlerLine.data(), kHandlerLine.size());  // safe
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return kit::run(argc, argv, "broken|fixed", [](auto args) {
+        if (args.size() != 1 || (args[0] != "broken" && args[0] != "fixed"))
+            throw kit::UsageError{"say broken or fixed"};
+        const bool broken = args[0] == "broken";
+        cookie_io_functions_t io{};
+        io.write = device_write;
+        g_stream = kit::check(::fopencookie(nullptr, "w", io), static_cast<FILE*>(nullptr),
+                              "fopencookie");
+        std::setvbuf(g_stream, nullptr, _IOFBF, 64);
+
+        struct sigaction sa{};
+        sa.sa_handler = broken ? broken_handler : fixed_handler;
+        sigemptyset(&sa.sa_mask);
+        kit::check(::sigaction(SIGUSR1, &sa, nullptr), "sigaction");
+        sigemptyset(&g_usr1);
+        sigaddset(&g_usr1, SIGUSR1);
+        kit::check(::sigprocmask(SIG_BLOCK, &g_usr1, nullptr), "sigprocmask");
+        const pid_t me = ::getpid();
+        std::fflush(stdout);
+        pid_t pid = kit::check(::fork(), "fork");
+        if (pid == 0) ::_exit(::kill(me, SIGUSR1) == 0 ? 0 : 1);
+        int status = 0;
+        kit::check(::waitpid(pid, &status, 0), "waitpid");  // SIGUSR1 is now pending
+
+        std::fprintf(g_stream, "main line one\nmain line two\n");
+        std::fflush(g_stream);
+        std::fclose(g_stream);
+        std::printf("the handler ran %d time\n", int(g_ran));
+        return 0;
+    });
+}
