@@ -1,0 +1,121 @@
+// sem_no_syscall.cpp — POSIX sem_post/sem_wait are library functions, not
+// system calls: glibc keeps the value in user memory and changes it with an
+// atomic instruction; only a process that must sleep (or wake a sleeper)
+// enters the kernel, with futex(). System V semop is a system call every time.
+//
+// Proof: a child installs a seccomp filter that traps EVERY system call except
+// exit_group, then uses the semaphore. The trap handler records which call it
+// was and exits with status 99.
+//
+// Run:    ./sem_no_syscall
+// Prints: "uncontended sem_post, sem_wait x1000: finished, no system call"
+//         "sem_wait on a semaphore of 0:           trapped on futex"
+//         "System V semop (even IPC_NOWAIT):       trapped on semop"
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sem.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+
+#include "kit/check.hpp"
+#include "kit/names.hpp"
+
+namespace {
+
+struct Shared {
+    sem_t sem;
+    long trapped_nr;  // the system call the filter caught, -1 if none
+};
+Shared* g_shared = nullptr;
+
+void on_sigsys(int, siginfo_t* info, void*) {
+    g_shared->trapped_nr = info->si_syscall;
+    ::syscall(SYS_exit_group, 99);  // exit_group is the one call the filter allows
+}
+
+// From here on, any system call but exit_group raises SIGSYS.
+void forbid_system_calls() {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigsys;
+    sa.sa_flags = SA_SIGINFO;
+    kit::check(::sigaction(SIGSYS, &sa, nullptr), "sigaction");
+    static sock_filter code[] = {
+        {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(seccomp_data, nr)},
+        {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, SYS_exit_group},
+        {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW},
+        {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP},
+    };
+    sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+    kit::check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)");
+    kit::check(::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), "prctl(SECCOMP)");
+}
+
+// Runs body in a child under the filter; returns "no system call" or the trapped call.
+template <class Body>
+const char* under_filter(Body body) {
+    g_shared->trapped_nr = -1;
+    std::fflush(stdout);
+    pid_t pid = kit::check(::fork(), "fork");
+    if (pid == 0) {
+        forbid_system_calls();
+        body();
+        ::syscall(SYS_exit_group, 0);  // _exit could run sanitizer hooks that make calls
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR) throw kit::SysError(errno, "waitpid");
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "finished, no system call";
+    switch (g_shared->trapped_nr) {
+        case SYS_futex:
+            return "trapped on futex";
+        case SYS_semop:
+            return "trapped on semop";
+        case SYS_semtimedop:
+            return "trapped on semtimedop";
+        default:
+            return "ended otherwise";
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return kit::run(argc, argv, "", [](auto args) {
+        if (!args.empty()) throw kit::UsageError{};
+        void* mem = kit::check(::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
+                                      MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+                               MAP_FAILED, "mmap");
+        g_shared = static_cast<Shared*>(mem);
+        kit::check(::sem_init(&g_shared->sem, 1, 0), "sem_init");
+
+        std::printf("uncontended sem_post, sem_wait x1000: %s\n", under_filter([] {
+                        for (int i = 0; i < 1000; ++i) {
+                            ::sem_post(&g_shared->sem);
+                            ::sem_wait(&g_shared->sem);
+                        }
+                    }));
+        std::printf("sem_wait on a semaphore of 0:           %s\n",
+                    under_filter([] { ::sem_wait(&g_shared->sem); }));
+
+        int id = kit::check(::semget(IPC_PRIVATE, 1, IPC_CREAT | 0600), "semget");
+        auto removal = kit::sem_guard(id);
+        std::printf("System V semop (even IPC_NOWAIT):       %s\n", under_filter([id] {
+                        sembuf v{0, +1, IPC_NOWAIT};
+                        ::semop(id, &v, 1);
+                    }));
+        kit::check(::semctl(id, 0, IPC_RMID), "semctl(IPC_RMID)");
+        kit::check(::sem_destroy(&g_shared->sem), "sem_destroy");
+        kit::check(::munmap(mem, sizeof(Shared)), "munmap");
+        return 0;
+    });
+}

@@ -1,0 +1,77 @@
+// sem_ordering.cpp — a semaphore initialised to 0 orders two processes:
+// "B runs after A". B is started first and is already asleep in sem_wait
+// before A even exists; A does its step and posts; only then does B run.
+// Each step appends its letter to a log in shared memory.
+//
+// Run:    ./sem_ordering
+// Prints: "B started first and sleeps in sem_wait"
+//         "order recorded: AB"
+#include <semaphore.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+
+#include "kit/check.hpp"
+#include "kit/proc.hpp"
+
+namespace {
+
+struct Shared {
+    sem_t a_done;  // 0: "A has not happened yet"
+    int length;
+    char log[8];
+};
+
+void record(Shared* s, char step) {
+    const int at = std::atomic_ref(s->length).fetch_add(1);
+    if (at < int(sizeof s->log) - 1) s->log[at] = step;
+}
+
+int reap(pid_t pid) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR) throw kit::SysError(errno, "waitpid");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return kit::run(argc, argv, "", [](auto args) {
+        if (!args.empty()) throw kit::UsageError{};
+        void* mem = kit::check(::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
+                                      MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+                               MAP_FAILED, "mmap");
+        auto* s = static_cast<Shared*>(mem);
+        kit::check(::sem_init(&s->a_done, 1, 0), "sem_init");
+
+        std::fflush(stdout);
+        pid_t b = kit::check(::fork(), "fork");
+        if (b == 0) {
+            ::alarm(10);
+            while (::sem_wait(&s->a_done) == -1)  // P: sleeps until A posts
+                if (errno != EINTR) ::_exit(1);
+            record(s, 'B');
+            ::_exit(0);
+        }
+        if (!kit::wait_until_blocked(b, "futex"))
+            throw kit::SysError(ETIMEDOUT, "waiting for B to block");
+        std::printf("B started first and sleeps in sem_wait\n");
+        std::fflush(stdout);
+
+        pid_t a = kit::check(::fork(), "fork");
+        if (a == 0) {
+            record(s, 'A');
+            ::_exit(::sem_post(&s->a_done) == 0 ? 0 : 1);  // V: "A is done"
+        }
+        const int status_a = reap(a), status_b = reap(b);
+        std::printf("order recorded: %.*s\n", std::atomic_ref(s->length).load(), s->log);
+        kit::check(::sem_destroy(&s->a_done), "sem_destroy");
+        kit::check(::munmap(mem, sizeof(Shared)), "munmap");
+        return status_a == 0 && status_b == 0 ? 0 : 1;
+    });
+}
