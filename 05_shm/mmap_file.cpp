@@ -1,0 +1,72 @@
+// mmap_file.cpp — a memory-mapped file as shared memory. Two processes open
+// the same ordinary file and map it MAP_SHARED; what one stores into its
+// mapping the other sees in its mapping, and read() on the file returns it too:
+// mapping and read()/write() use the same page-cache pages. msync() is about
+// reaching the disk, not about other processes seeing the bytes.
+//
+//   ./mmap_file
+//   prints: file /tmp/ipckit-...-mapped: 4096 bytes, mapped MAP_SHARED
+//           child <pid>: open + mmap, stored "stored by child <pid>"
+//           parent, through its mapping: "stored by child <pid>"
+//           parent, through pread():     "stored by child <pid>"
+//           msync(MS_SYNC): written back to the file system
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+#include "kit/check.hpp"
+#include "kit/names.hpp"
+#include "shm_steps.hpp"
+
+namespace {
+constexpr std::size_t kSize = 4096;
+
+char* map_file(const std::string& path) {
+    int fd = kit::check(open(path.c_str(), O_RDWR), "open");
+    void* p = kit::check(mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
+                         MAP_FAILED, "mmap");
+    kit::check(close(fd), "close");
+    return static_cast<char*>(p);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    return kit::run(argc, argv, "(no arguments)", [](auto args) {
+        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        std::setvbuf(stdout, nullptr, _IOLBF, 0);
+
+        auto path = kit::unlink_guard(kit::unique_temp_path("mapped"));
+        int fd = kit::check(open(path.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "open");
+        kit::check(ftruncate(fd, kSize), "ftruncate");  // a mapping cannot reach past end of file
+        char* mine = map_file(path.name());
+        std::printf("file %s: %zu bytes, mapped MAP_SHARED\n", path.c_str(), kSize);
+
+        std::fflush(stdout);
+        pid_t pid = kit::check(fork(), "fork");
+        if (pid == 0) {
+            ch05::run_child([&] {
+                char* theirs = map_file(path.name());  // its own open() and mmap() of the file
+                std::snprintf(theirs, kSize, "stored by child %d", int(getpid()));
+                std::printf("child %d: open + mmap, stored \"%s\"\n", int(getpid()), theirs);
+                kit::check(munmap(theirs, kSize), "munmap");
+                return 0;
+            });
+        }
+        if (!ch05::reap_ok(pid)) return 1;
+
+        std::printf("parent, through its mapping: \"%s\"\n", mine);
+        std::array<char, 64> buf{};
+        kit::check(pread(fd, buf.data(), buf.size() - 1, 0), "pread");
+        std::printf("parent, through pread():     \"%s\"\n", buf.data());
+        kit::check(msync(mine, kSize, MS_SYNC), "msync");
+        std::printf("msync(MS_SYNC): written back to the file system\n");
+
+        kit::check(munmap(mine, kSize), "munmap");
+        kit::check(close(fd), "close");
+        return 0;
+    });
+}

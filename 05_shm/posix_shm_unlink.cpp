@@ -1,0 +1,76 @@
+// posix_shm_unlink.cpp — shm_unlink() removes a name, not the memory. After
+// the unlink the name is gone (shm_open fails with ENOENT; /dev/shm has no
+// such file), yet every existing mapping keeps working and still connects the
+// processes that hold it. The memory is freed when the last mapping goes.
+// A new object under the same name is a different, empty object.
+//
+//   ./posix_shm_unlink
+//   prints: mapped /ipckit-...-unlinked; a child holds the mapping too
+//           shm_unlink done: shm_open(name) -> ENOENT, /dev/shm entry: gone
+//           child: wrote "written after the unlink"
+//           parent read: "written after the unlink"
+//           shm_open(name, O_CREAT) again: a new object of 0 bytes
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+
+#include "kit/check.hpp"
+#include "kit/names.hpp"
+#include "shm_steps.hpp"
+
+namespace {
+constexpr std::size_t kSize = 4096;
+}
+
+int main(int argc, char** argv) {
+    return kit::run(argc, argv, "(no arguments)", [](auto args) {
+        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        std::setvbuf(stdout, nullptr, _IOLBF, 0);
+
+        auto name = kit::shm_unlink_guard(kit::unique_posix_name("unlinked"));
+        int fd = kit::check(shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");
+        kit::check(ftruncate(fd, kSize), "ftruncate");
+        auto* text = static_cast<char*>(kit::check(
+            mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), MAP_FAILED, "mmap"));
+        kit::check(close(fd), "close");
+
+        int go[2];
+        kit::check(pipe(go), "pipe");
+        std::fflush(stdout);
+        pid_t pid = kit::check(fork(), "fork");
+        if (pid == 0) {
+            ch05::run_child([&] {
+                kit::check(close(go[1]), "close");
+                ch05::wait_go(go[0]);  // the name is gone by now
+                std::snprintf(text, kSize, "written after the unlink");
+                std::printf("child: wrote \"%s\"\n", text);
+                return 0;
+            });
+        }
+        std::printf("mapped %s; a child holds the mapping too\n", name.c_str());
+
+        kit::check(shm_unlink(name.c_str()), "shm_unlink");
+        const bool enoent = shm_open(name.c_str(), O_RDWR, 0) == -1 && errno == ENOENT;
+        struct stat st {};
+        const bool gone = stat(("/dev/shm" + name.name()).c_str(), &st) == -1 && errno == ENOENT;
+        std::printf("shm_unlink done: shm_open(name) -> %s, /dev/shm entry: %s\n",
+                    enoent ? "ENOENT" : "still opens", gone ? "gone" : "still there");
+
+        ch05::send_go(go[1]);
+        if (!ch05::reap_ok(pid)) return 1;
+        std::printf("parent read: \"%s\"\n", text);
+
+        fd = kit::check(shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");
+        kit::check(fstat(fd, &st), "fstat");
+        std::printf("shm_open(name, O_CREAT) again: a new object of %lld bytes\n",
+                    static_cast<long long>(st.st_size));
+        kit::check(close(fd), "close");
+        kit::check(munmap(text, kSize), "munmap");
+        return 0;  // the guard unlinks the second object
+    });
+}
