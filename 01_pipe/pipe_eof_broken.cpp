@@ -1,12 +1,12 @@
-// pipe_eof_broken.cpp — THE CLASSIC BUG: the reading child forgets to close
-// the write end it inherited from fork(). The parent writes and closes its
-// write end, but the pipe still has a writer (the reader itself), so read()
-// never returns 0. A real program would hang here forever; this one waits at
-// most 500 ms per read (poll), reports the hang, then closes the stray end and
-// sees EOF at once. Compare with pipe_eof_fixed.cpp.
+// pipe_eof_broken.cpp — THE CLASSIC BUG: the reading process forgets to close
+// the write end it holds after fork(). The child writes and exits, so no other
+// process holds a write end, but the pipe still has a writer (the reader
+// itself), so read() never returns 0. A real program would hang here forever;
+// this one waits at most 500 ms (poll), reports the hang, then closes the stray
+// end and sees EOF at once. Compare with pipe_eof_fixed.cpp.
 //
 // Run:    ./pipe_eof_broken
-// Prints: reader: got 5 bytes "data!"
+// Prints: reader: got 5 bytes "data!" (the writer has exited)
 //         reader: no EOF within 500 ms: my own write end keeps the pipe open
 //         reader: closed my write end, read() returned 0: EOF
 #include <poll.h>
@@ -39,27 +39,28 @@ int main(int argc, char** argv) {
         kit::check(::pipe(fds), "pipe");
         std::fflush(stdout);
         pid_t pid = kit::check(::fork(), "fork");
-        if (pid == 0) {
-            // BUG: no close(fds[1]) here.
-            char buf[64];
-            ssize_t n = bounded_read(fds[0], buf, sizeof buf, 5000);
-            std::printf("reader: got %zd bytes \"%.*s\"\n", n, int(n), buf);
-            const bool hung = bounded_read(fds[0], buf, sizeof buf, 500) == -2;
-            if (hung)
-                std::printf("reader: no EOF within 500 ms: my own write end keeps the pipe open\n");
-            kit::check(::close(fds[1]), "close");
-            const bool eof = bounded_read(fds[0], buf, sizeof buf, 5000) == 0;
-            if (eof) std::printf("reader: closed my write end, read() returned 0: EOF\n");
-            std::fflush(stdout);
-            ::_exit(hung && eof ? 0 : 1);
+        if (pid == 0) {  // the writer: one message, then it is gone
+            ::close(fds[0]);
+            ::_exit(::write(fds[1], "data!", 5) == 5 ? 0 : 1);
         }
-        kit::check(::close(fds[0]), "close");
-        kit::check(::write(fds[1], "data!", 5), "write");
-        kit::check(::close(fds[1]), "close");  // the parent has done its part
+        // The reader. BUG: no close(fds[1]) here.
         int status = 0;
         while (::waitpid(pid, &status, 0) == -1) {
             if (errno != EINTR) throw kit::SysError(errno, "waitpid");
         }
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+        // The writer has exited: no other process holds a write end now.
+        char buf[64];
+        ssize_t n = bounded_read(fds[0], buf, sizeof buf, 5000);
+        if (n < 0) throw kit::SysError(ETIMEDOUT, "read data");
+        std::printf("reader: got %zd bytes \"%.*s\" (the writer has exited)\n", n, int(n), buf);
+        const bool hung = bounded_read(fds[0], buf, sizeof buf, 500) == -2;
+        if (hung)
+            std::printf("reader: no EOF within 500 ms: my own write end keeps the pipe open\n");
+        kit::check(::close(fds[1]), "close");
+        const bool eof = bounded_read(fds[0], buf, sizeof buf, 5000) == 0;
+        if (eof) std::printf("reader: closed my write end, read() returned 0: EOF\n");
+        kit::check(::close(fds[0]), "close");
+        const bool writer_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        return hung && eof && writer_ok ? 0 : 1;
     });
 }

@@ -7,8 +7,10 @@
 // result is the same on every run.
 //
 // Run:    ./pipe_nonblock_write
-// Prints: room 96 bytes: write(200)  [<= PIPE_BUF] -> -1 EAGAIN, pipe still holds 65440
-//         room 4096 bytes: write(6000) [> PIPE_BUF] -> 4096 (partial), pipe holds 65536
+// Prints: room 96 bytes: write(200) [<= PIPE_BUF] -> -1 EAGAIN, pipe holds 65440
+//         room 96 bytes: write(96) [<= PIPE_BUF] -> 96 (all), pipe holds 65536
+//         room 4096 bytes: write(6000) [>  PIPE_BUF] -> 4096 (partial), pipe holds 65536
+//         room 4096 bytes: write(4096) [<= PIPE_BUF] -> 4096 (all), pipe holds 65536
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/ioctl.h>

@@ -28,7 +28,9 @@ int write_to_readerless_pipe(bool ignore) {
     std::fflush(stdout);
     pid_t pid = kit::check(::fork(), "fork");
     if (pid == 0) {
-        if (ignore) ::signal(SIGPIPE, SIG_IGN);
+        // Explicit both ways: a disposition of SIG_IGN survives exec, so this
+        // program may have been started with SIGPIPE already ignored.
+        ::signal(SIGPIPE, ignore ? SIG_IGN : SIG_DFL);
         ssize_t n = ::write(fds[1], "x", 1);
         ::_exit(n == -1 ? errno : 0);  // not reached without SIG_IGN
     }

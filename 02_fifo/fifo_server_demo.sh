@@ -8,7 +8,7 @@ set -eu
 server=$1
 client=$2
 srv="${TMPDIR:-/tmp}/ipckit-$$-demo.srv"
-trap 'rm -f "$srv"' EXIT
+trap 'rm -f "$srv" "$srv.log"' EXIT
 mkfifo "$srv"              # made first, so no client finds the name missing
 "$server" "$srv" 3 > "$srv.log" &
 "$client" "$srv" one &

@@ -2,6 +2,7 @@
 // real processes meeting at real FIFO names, each name removed by a guard.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -11,14 +12,17 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fifo_request.hpp"
 #include "kit/child.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
+#include "kit/proc.hpp"
 #include "kit/wait.hpp"
 
 using namespace std::chrono_literals;
@@ -53,12 +57,13 @@ std::string read_all(int fd) {
     }
 }
 
-// A program running in the background: a child process runs it (bounded by
-// run_program's deadline) and hands back its stdout+stderr through a pipe.
+// A program running in the background, its stdout+stderr going into a pipe.
+// The program itself is the child, so a failing test's kit::Child kills it:
+// nothing is left blocked on a FIFO. Its output is small (fits the pipe).
 struct Background {
     kit::Child child;
     kit::Fd output;
-    // Waits for the program; returns what it printed ("" if it failed).
+    // Waits for the program; returns what it printed, prefixed on failure.
     std::string finish() {
         auto st = child.wait();
         std::string out = read_all(output.get());
@@ -66,14 +71,16 @@ struct Background {
     }
 };
 
-Background start(std::vector<std::string> argv) {
+Background start(const std::vector<std::string>& argv) {
     auto p = kit::make_pipe();
     auto c = kit::spawn([&] {
-        p.read.reset();
-        auto r = kit::run_program(argv, {}, 8s);
-        std::string all = r.out + r.err;
-        kit::write_all(p.write.get(), std::as_bytes(std::span(all)));
-        return r.status.ok() ? 0 : 1;
+        kit::check(::dup2(p.write.get(), STDOUT_FILENO), "dup2");
+        kit::check(::dup2(p.write.get(), STDERR_FILENO), "dup2");
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execv(args[0], args.data());
+        return 127;
     });
     p.write.reset();
     return {std::move(c), std::move(p.read)};
@@ -87,6 +94,24 @@ kit::Child open_in_child(const std::string& path, int flags, kit::Pipe& done) {
         kit::write_all(done.write.get(), std::as_bytes(std::span("o", 1)));
         return 0;
     });
+}
+
+// Waits, without sleeping, until `pid` is asleep in a FIFO open() waiting for
+// the other side: /proc/<pid>/wchan names wait_for_partner (fifo_open, or
+// pipe_wait before Linux 5.5, depending on the kernel). False at the deadline.
+bool blocked_in_fifo_open(pid_t pid) {
+    const auto end = std::chrono::steady_clock::now() + kit::kDeadline;
+    const std::string wchan_path = "/proc/" + std::to_string(pid) + "/wchan";
+    while (std::chrono::steady_clock::now() < end) {
+        if (kit::process_state(pid) == 'S') {
+            const auto w = kit::read_text_file(wchan_path).value_or("0");
+            if (w == "0") return true;  // wchan hidden: the sleeping state must do
+            for (std::string_view hint : {"wait_for_partner", "fifo_open", "pipe_wait"})
+                if (w.find(hint) != std::string::npos) return true;
+        }
+        ::sched_yield();
+    }
+    return false;
 }
 
 }  // namespace
@@ -153,7 +178,9 @@ TEST(FifoOpen, ReadOnlyOpenBlocksUntilAWriterOpens) {
     auto done = kit::make_pipe();
     auto c = open_in_child(name.name(), O_RDONLY, done);
     done.write.reset();
-    EXPECT_FALSE(kit::wait_readable(done.read.get(), 300ms)) << "open returned without a writer";
+    // The child is asleep in open(), waiting for a writer, and has not returned.
+    ASSERT_TRUE(blocked_in_fifo_open(c.pid())) << "the child never blocked in open()";
+    EXPECT_FALSE(kit::wait_readable(done.read.get(), 0ms)) << "open returned without a writer";
     kit::Fd w(kit::check(::open(name.c_str(), O_WRONLY), "open"));
     EXPECT_TRUE(kit::wait_readable(done.read.get(), 5s));
     EXPECT_TRUE(c.wait().ok());
@@ -164,7 +191,9 @@ TEST(FifoOpen, WriteOnlyOpenBlocksUntilAReaderOpens) {
     auto done = kit::make_pipe();
     auto c = open_in_child(name.name(), O_WRONLY, done);
     done.write.reset();
-    EXPECT_FALSE(kit::wait_readable(done.read.get(), 300ms)) << "open returned without a reader";
+    // The child is asleep in open(), waiting for a reader, and has not returned.
+    ASSERT_TRUE(blocked_in_fifo_open(c.pid())) << "the child never blocked in open()";
+    EXPECT_FALSE(kit::wait_readable(done.read.get(), 0ms)) << "open returned without a reader";
     kit::Fd r(kit::check(::open(name.c_str(), O_RDONLY), "open"));
     EXPECT_TRUE(kit::wait_readable(done.read.get(), 5s));
     EXPECT_TRUE(c.wait().ok());
@@ -193,13 +222,18 @@ TEST(FifoOpen, ReadWriteOpenDoesNotBlockOnLinux) {
     // POSIX leaves O_RDWR on a FIFO undefined; Linux returns at once, and the
     // opener is then its own writer (so it never sees EOF).
     auto name = make_fifo("rdwr.fifo");
+    // A blocking O_RDWR open with nobody else on the FIFO: a child that
+    // blocked here would be killed at the deadline and fail the test.
+    auto c = kit::spawn([&] {
+        kit::Fd fd(kit::check(::open(name.c_str(), O_RDWR), "open"));
+        return 0;
+    });
+    EXPECT_TRUE(c.wait().ok());
     kit::Fd fd(::open(name.c_str(), O_RDWR | O_NONBLOCK));
     ASSERT_TRUE(fd) << std::strerror(errno);
-    kit::Fd blocking(::open(name.c_str(), O_RDWR));  // would hang here if it blocked
-    ASSERT_TRUE(blocking) << std::strerror(errno);
-    char c;
+    char c1;
     errno = 0;
-    EXPECT_EQ(::read(fd.get(), &c, 1), -1);  // empty, a writer (itself): EAGAIN, not EOF
+    EXPECT_EQ(::read(fd.get(), &c1, 1), -1);  // empty, a writer (itself): EAGAIN, not EOF
     EXPECT_EQ(errno, EAGAIN);
 }
 
@@ -373,19 +407,23 @@ TEST(FifoServer, ManyClientsEachGetTheirOwnReply) {
 TEST(FifoServer, SurvivesClientsThatVanishedBeforeTheirReply) {
     auto srv = make_fifo("vanish.srv");
     auto server = start({prog("fifo_server"), srv.name(), "3"});
-    kit::Fd out(kit::check(::open(srv.c_str(), O_WRONLY), "open"));  // waits for the server
-
-    // Client 1 made its reply FIFO but has no reader on it (it died): ENXIO.
     auto dead = make_fifo("dead.reply");
-    Request req{};
-    req.pid = 1;
-    std::strncpy(req.reply_path, dead.c_str(), sizeof req.reply_path - 1);
-    std::strncpy(req.text, "anyone?", sizeof req.text - 1);
-    ASSERT_EQ(::write(out.get(), &req, sizeof req), ssize_t(sizeof req));
-    // Client 2's reply FIFO is gone altogether: ENOENT.
-    req.pid = 2;
-    std::strncpy(req.reply_path, (srv.name() + ".missing").c_str(), sizeof req.reply_path - 1);
-    ASSERT_EQ(::write(out.get(), &req, sizeof req), ssize_t(sizeof req));
+    // Two clients send their requests and die before the answer. The process
+    // that plays them is bounded; its open() waits for the server.
+    auto ghosts = kit::spawn([&] {
+        kit::Fd out(kit::check(::open(srv.c_str(), O_WRONLY), "open"));
+        // Client 1 made its reply FIFO but has no reader on it: ENXIO.
+        Request req{};
+        req.pid = 1;
+        std::strncpy(req.reply_path, dead.c_str(), sizeof req.reply_path - 1);
+        std::strncpy(req.text, "anyone?", sizeof req.text - 1);
+        if (::write(out.get(), &req, sizeof req) != ssize_t(sizeof req)) return 1;
+        // Client 2's reply FIFO is gone altogether: ENOENT.
+        req.pid = 2;
+        std::strncpy(req.reply_path, (srv.name() + ".missing").c_str(), sizeof req.reply_path - 1);
+        return ::write(out.get(), &req, sizeof req) == ssize_t(sizeof req) ? 0 : 2;
+    });
+    ASSERT_TRUE(ghosts.wait().ok());
     // A live client is still served.
     auto r = kit::run_program({prog("fifo_client"), srv.name(), "still there"});
     EXPECT_TRUE(r.status.ok()) << r.err;

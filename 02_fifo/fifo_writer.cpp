@@ -8,6 +8,7 @@
 //                        rm /tmp/demo.fifo       (the name outlives both)
 // Prints: writer 1234: a reader opened /tmp/demo.fifo, wrote 2 lines
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,9 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "PATH [MESSAGE...]", [](auto args) {
         if (args.empty()) throw kit::UsageError{"PATH is required"};
         const std::string path(args[0]);
+        for (auto msg : args.subspan(1))
+            if (msg.size() >= PIPE_BUF)
+                throw kit::UsageError{"each MESSAGE must be < PIPE_BUF bytes"};
         // Either side may come first, so either side may create the name.
         if (::mkfifo(path.c_str(), 0600) == -1 && errno != EEXIST)
             throw kit::SysError(errno, "mkfifo " + path);
