@@ -46,16 +46,6 @@ kit::Pipe pipe_with_room(int room) {
     return p;
 }
 
-// Effective capability bit from /proc/self/status (CapEff is hex).
-bool has_capability(int cap) {
-    auto status = kit::read_text_file("/proc/self/status");
-    if (!status) return false;
-    auto pos = status->find("CapEff:");
-    if (pos == std::string::npos) return false;
-    unsigned long long mask = std::stoull(status->substr(pos + 7), nullptr, 16);
-    return (mask >> cap) & 1;
-}
-constexpr int kCapSysResource = 24;  // linux/capability.h
 
 }  // namespace
 
@@ -271,7 +261,7 @@ TEST(PipeCapacity, DefaultIsSixteenPages) {
     const long page = ::sysconf(_SC_PAGESIZE);
     const int cap = ::fcntl(p.write.get(), F_GETPIPE_SZ);
     // Over the soft limit, new pipes get 1 page (2 since Linux 5.14).
-    if (cap <= 2 * page && !has_capability(kCapSysResource))
+    if (cap <= 2 * page && !kit::has_capability(kit::kCapSysResource))
         GTEST_SKIP() << "this user is over /proc/sys/fs/pipe-user-pages-soft: new pipes get "
                      << cap / page << " page(s)";
     if (auto max = kit::read_long_file("/proc/sys/fs/pipe-max-size"); max && *max < 16 * page)
@@ -307,7 +297,7 @@ TEST(PipeCapacity, SetPipeSzRoundsUpToAPowerOfTwoPages) {
 TEST(PipeCapacity, PipeMaxSizeIsAllowedOneByteMoreFailsWithEperm) {
     const auto max = kit::read_long_file("/proc/sys/fs/pipe-max-size");
     if (!max) GTEST_SKIP() << "/proc/sys/fs/pipe-max-size is not readable";
-    if (has_capability(kCapSysResource))
+    if (kit::has_capability(kit::kCapSysResource))
         GTEST_SKIP() << "this process has CAP_SYS_RESOURCE, which may exceed pipe-max-size";
     auto p = kit::make_pipe();
     EXPECT_EQ(::fcntl(p.write.get(), F_SETPIPE_SZ, static_cast<int>(*max)), *max);
