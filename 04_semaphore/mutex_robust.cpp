@@ -6,8 +6,8 @@
 //
 // Run:    ./mutex_robust
 // Prints: "plain mutex, owner killed:  pthread_mutex_timedlock -> ETIMEDOUT"
-//         "robust mutex, owner killed: pthread_mutex_lock -> EOWNERDEAD, consistent, next lock ->
-//         0" "robust, not made consistent: next pthread_mutex_lock -> ENOTRECOVERABLE"
+//         "robust mutex, owner killed: pthread_mutex_lock -> EOWNERDEAD, consistent, ..."
+//         "robust, not made consistent: next pthread_mutex_lock -> ENOTRECOVERABLE"
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
