@@ -1,0 +1,65 @@
+// no_network_needed — a Unix-domain socket never touches a network device.
+//
+// Run:    ./no_network_needed          (needs permission to create a network
+//                                        namespace: root, or CAP_SYS_ADMIN)
+// Prints: inside a fresh network namespace — whose only interface, lo, is
+//         down — a socketpair(AF_UNIX) still carries bytes, while a TCP
+//         connect() to 127.0.0.1 fails with ENETUNREACH.
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "kit/check.hpp"
+#include "kit/fd.hpp"
+#include "socket_addr.hpp"
+
+int main(int argc, char** argv) {
+    return kit::run(argc, argv, "", [](auto args) {
+        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        std::fflush(nullptr);
+        pid_t pid = kit::check(::fork(), "fork");
+        if (pid == 0) {  // only the child leaves the machine's network behind
+            if (::unshare(CLONE_NEWNET) == -1) {
+                std::printf("unshare(CLONE_NEWNET): %s — cannot show it here\n",
+                            strerrorname_np(errno));
+                std::fflush(nullptr);
+                ::_exit(3);
+            }
+            std::ifstream dev("/proc/net/dev");
+            std::string line, names;
+            for (int i = 0; std::getline(dev, line); ++i)
+                if (i >= 2)
+                    names += " " + line.substr(line.find_first_not_of(' '),
+                                               line.find(':') - line.find_first_not_of(' '));
+            std::printf("new network namespace, interfaces:%s (all down)\n", names.c_str());
+
+            int sv[2];
+            kit::check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "socketpair");
+            kit::Fd a(sv[0]), b(sv[1]);
+            kit::write_all(a.get(), std::as_bytes(std::span("still works", 11)));
+            char buf[16];
+            ssize_t n = kit::check(::read(b.get(), buf, sizeof buf), "read");
+            std::printf("socketpair(AF_UNIX): read \"%.*s\"\n", int(n), buf);
+
+            const auto addr = sock::inet4("127.0.0.1", 9);
+            kit::Fd tcp(kit::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
+            int rc = ::connect(tcp.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+            std::printf("TCP connect(127.0.0.1): %s\n",
+                        rc == 0 ? "connected?!" : strerrorname_np(errno));
+            std::fflush(nullptr);
+            ::_exit(0);
+        }
+        int ws = 0;
+        kit::check(::waitpid(pid, &ws, 0), "waitpid");
+        const bool ok = WIFEXITED(ws) && (WEXITSTATUS(ws) == 0 || WEXITSTATUS(ws) == 3);
+        return ok ? 0 : 1;
+    });
+}
