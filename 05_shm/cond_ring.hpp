@@ -49,8 +49,10 @@ inline void init(CondRing& r) {
 }
 
 // EOWNERDEAD means we now hold the mutex but its last owner died inside its
-// critical section. Our updates are small enough to stay valid, so we count
-// it and declare the state consistent again.
+// critical section, perhaps halfway through an update (pop() moves head, then
+// count). A real program checks or repairs its data here, before declaring it
+// consistent; the holder that ring_condvar kills has touched nothing, so we
+// only count the event.
 inline void recover_if_owner_died(CondRing& r, int rc, const char* call) {
     if (rc == EOWNERDEAD) {
         ++r.recoveries;

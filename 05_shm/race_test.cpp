@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
@@ -14,6 +15,7 @@
 
 #include "kit/child.hpp"
 #include "kit/fd.hpp"
+#include "kit/proc.hpp"
 #include "kit/wait.hpp"
 
 namespace {
@@ -134,7 +136,7 @@ TEST(LostUpdate, AtomicLoadAndStoreStillLoseTheUpdate) {
 }
 
 // With the fix, B cannot read between A's read and A's write: it is refused,
-// then blocks until A is done, and reads A's result.
+// then sleeps in futex() until A is done, and reads A's result.
 TEST(LostUpdate, SemaphoreMakesTheSecondReaderWait) {
     SharedAnon<WithSemaphore> s;
     ASSERT_EQ(::sem_init(&s->lock, 1, 1), 0);
@@ -154,6 +156,7 @@ TEST(LostUpdate, SemaphoreMakesTheSecondReaderWait) {
     long seen = s->value;
     go(a_read.write);
     ASSERT_TRUE(await(b_refused.read));
+    ASSERT_TRUE(kit::wait_in_syscall(b.pid(), SYS_futex)) << "B never blocked in sem_wait";
     s->value = seen + 1;
     ::sem_post(&s->lock);
     auto status = b.wait();
@@ -181,6 +184,7 @@ TEST(LostUpdate, ProcessSharedMutexMakesTheSecondReaderWait) {
     long seen = s->value;
     go(a_read.write);
     ASSERT_TRUE(await(b_refused.read));
+    ASSERT_TRUE(kit::wait_in_syscall(b.pid(), SYS_futex)) << "B never blocked in the lock";
     s->value = seen + 1;
     ASSERT_EQ(::pthread_mutex_unlock(&s->mutex), 0);
     auto status = b.wait();

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
         kit::check(kill(doomed, SIGKILL), "kill");
         int ws = 0;
         kit::check(waitpid(doomed, &ws, 0), "waitpid");
+        if (!WIFSIGNALED(ws) || WTERMSIG(ws) != SIGKILL) return 1;
         std::printf("process %d killed by SIGKILL while holding the mutex\n", int(doomed));
 
         std::vector<pid_t> pids;

@@ -164,6 +164,9 @@ TEST(SysvShm, ExistingKeyWithALargerSizeIsEinval) {
 }
 
 TEST(SysvLifecycle, SegmentOutlivesItsCreator) {
+    // kernel.shm_rmid_forced=1 makes exit destroy unattached segments the process created.
+    if (kit::read_long_file("/proc/sys/kernel/shm_rmid_forced").value_or(0) != 0)
+        GTEST_SKIP() << "kernel.shm_rmid_forced is set: segments die with their creator here";
     auto ids = kit::make_pipe();
     auto creator = kit::spawn([&] {
         int id = kit::check(::shmget(IPC_PRIVATE, kPage, IPC_CREAT | 0600), "shmget");
@@ -173,11 +176,12 @@ TEST(SysvLifecycle, SegmentOutlivesItsCreator) {
         std::strcpy(static_cast<char*>(p), "left by the creator");
         return 0;  // exits attached, without IPC_RMID
     });
-    ASSERT_TRUE(creator.wait().ok());
+    ids.write.reset();  // a creator that dies before sending the id gives EOF
     int id = -1;
     ASSERT_TRUE(kit::wait_readable(ids.read.get()));
     ASSERT_EQ(kit::read_full(ids.read.get(), std::as_writable_bytes(std::span(&id, 1))), sizeof id);
-    auto guard = kit::shm_guard(id);
+    auto guard = kit::shm_guard(id);  // before anything can fail: the segment must not leak
+    ASSERT_TRUE(creator.wait().ok());
     EXPECT_EQ(stat_segment(id).shm_nattch, 0u);  // exit detached it
     Attachment a(id);
     EXPECT_STREQ(a.chars(), "left by the creator");
@@ -195,6 +199,27 @@ TEST(SysvLifecycle, ExitDetachesWithoutShmdt) {
     auto ds = stat_segment(id);
     EXPECT_EQ(ds.shm_nattch, 0u);
     EXPECT_EQ(ds.shm_lpid, pid);  // the last shmat/shmdt was the child's (its exit)
+}
+
+// exec replaces the address space, and the attachment goes with it: the
+// process is alive (blocked in cat's read) but attached to nothing.
+TEST(SysvLifecycle, ExecDetachesWithoutShmdt) {
+    int id = kit::check(::shmget(IPC_PRIVATE, kPage, IPC_CREAT | 0600), "shmget");
+    auto guard = kit::shm_guard(id);
+    auto input = kit::make_pipe();
+    auto child = kit::spawn([&] {
+        (void)kit::check(::shmat(id, nullptr, 0), kShmatFailed, "shmat");
+        kit::check(::dup2(input.read.get(), STDIN_FILENO), "dup2");
+        ::execl("/bin/cat", "cat", static_cast<char*>(nullptr));
+        return 127;
+    });
+    ASSERT_TRUE(kit::wait_in_syscall(child.pid(), SYS_read)) << "cat never blocked in read()";
+    auto ds = stat_segment(id);
+    EXPECT_EQ(ds.shm_lpid, child.pid());  // the child did attach...
+    EXPECT_EQ(ds.shm_nattch, 0u);         // ...and exec detached it
+    input.write.reset();                  // EOF: cat exits
+    auto status = child.wait();
+    EXPECT_TRUE(status.ok()) << status.describe();
 }
 
 TEST(SysvLifecycle, RmidDestroysOnlyWhenTheLastProcessDetaches) {
