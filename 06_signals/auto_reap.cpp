@@ -1,12 +1,15 @@
 // auto_reap.cpp — a parent that never wants exit statuses can ask the kernel
 // to reap its children: set SIGCHLD to SIG_IGN, or install a SIGCHLD handler
 // with SA_NOCLDWAIT. Children then never become zombies, and waitpid() waits
-// for them to end and fails with ECHILD (man 2 waitpid, NOTES).
+// for them to end and fails with ECHILD (man 2 wait, NOTES). The child exits
+// only once the parent is blocked inside waitpid (/proc/<ppid>/syscall), so a
+// waitpid that failed at once instead of waiting would find it still running.
 //
 // Run:    ./auto_reap ignore        ./auto_reap nocldwait
-// Prints: ignore: waitpid(<pid>) = -1 ECHILD, /proc/<pid> gone: no zombie
+// Prints: ignore: waitpid(<pid>) waited, then = -1 ECHILD; child state now ?: no zombie
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,17 +39,21 @@ int main(int argc, char** argv) {
         }
         kit::check(::sigaction(SIGCHLD, &sa, nullptr), "sigaction");
 
+        const pid_t parent = ::getpid();
         std::fflush(stdout);
         pid_t pid = kit::check(::fork(), "fork");
-        if (pid == 0) ::_exit(0);
+        if (pid == 0) ::_exit(kit::wait_in_syscall(parent, SYS_wait4) ? 0 : 1);
         int status = 0;
         pid_t r;
         while ((r = ::waitpid(pid, &status, 0)) == -1 && errno == EINTR) {
         }
         const int err = errno;
-        std::printf("%.*s: waitpid(%d) = %d %s, /proc/%d %s\n", int(args[0].size()), args[0].data(),
-                    int(pid), int(r), r == -1 ? ::strerrorname_np(err) : "(reaped by us)", int(pid),
-                    kit::process_state(pid) == '?' ? "gone: no zombie" : "still there");
-        return r == -1 && err == ECHILD ? 0 : 1;
+        // '?' gone, or 'X' for the instant the kernel is still freeing it; never 'Z'.
+        const char state = kit::process_state(pid);
+        std::printf("%.*s: waitpid(%d) waited, then = %d %s; child state now %c: %s\n",
+                    int(args[0].size()), args[0].data(), int(pid), int(r),
+                    r == -1 ? ::strerrorname_np(err) : "(reaped by us)", state,
+                    state == '?' || state == 'X' ? "no zombie" : "NOT reaped");
+        return r == -1 && err == ECHILD && (state == '?' || state == 'X') ? 0 : 1;
     });
 }

@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             ::_exit(rc);
         }
+        ::close(ready[1]);  // so that a receiver that dies early means EOF here, not a hang
         read_byte(ready[0]);  // the receiver has blocked both signals
         for (int i = 1; i <= count; ++i) {
             kit::check(::kill(pid, SIGUSR1), "kill");

@@ -49,7 +49,7 @@ int child(int ready_fd, int idle_fd) {
 // Waits until the child is blocked in call `nr`, then interrupts it.
 void interrupt(int ready_fd, pid_t pid, long nr) {
     char c;
-    kit::check(::read(ready_fd, &c, 1), "read");
+    if (kit::check(::read(ready_fd, &c, 1), "read") != 1) throw kit::SysError(EPIPE, "child died");
     if (!kit::wait_in_syscall(pid, nr)) throw kit::SysError(ETIMEDOUT, "child not blocked");
     kit::check(::kill(pid, SIGUSR1), "kill");
 }
@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             ::_exit(rc);
         }
+        ::close(ready[1]);  // so that a child that dies early means EOF here, not a hang
         interrupt(ready[0], pid, SYS_poll);
         interrupt(ready[0], pid, SYS_clock_nanosleep);  // glibc's nanosleep() calls clock_nanosleep
         int status = 0;

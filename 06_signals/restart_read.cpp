@@ -66,11 +66,15 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             ::_exit(rc);
         }
+        ::close(ready[1]);  // so that a child that dies early means EOF here, not a hang
+        ::close(notify[1]);
         char c;
-        kit::check(::read(ready[0], &c, 1), "read");
+        if (kit::check(::read(ready[0], &c, 1), "read") != 1)
+            throw kit::SysError(EPIPE, "child died");
         if (!kit::wait_in_syscall(pid, SYS_read)) throw kit::SysError(ETIMEDOUT, "child not in read");
         kit::check(::kill(pid, SIGUSR1), "kill");
-        kit::check(::read(notify[0], &c, 1), "read");  // the handler has run
+        if (kit::check(::read(notify[0], &c, 1), "read") != 1)  // the handler has run
+            throw kit::SysError(EPIPE, "child died");
         // Keeps data[0] open here too, so this write cannot raise SIGPIPE.
         kit::check(::write(data[1], "x", 1), "write");
         int status = 0;

@@ -71,8 +71,10 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             ::_exit(rc);
         }
+        ::close(ready[1]);  // so that a receiver that dies early means EOF here, not a hang
         char c;
-        kit::check(::read(ready[0], &c, 1), "read");
+        if (kit::check(::read(ready[0], &c, 1), "read") != 1)
+            throw kit::SysError(EPIPE, "receiver died");
         std::printf("sent:    ");
         for (const Send& s : kOrder) {
             if (s.offset < 0)

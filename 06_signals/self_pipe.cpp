@@ -7,7 +7,8 @@
 // exactly between the check and poll() — the unlucky moment, forced.
 //
 // Run:    ./self_pipe flag      ./self_pipe pipe
-// Prints: flag: signal handled before poll(), poll() still slept until its timeout (returned 0)
+// Prints: flag: signal handled before poll() (flag = 1), poll() still slept until its
+//               timeout (returned 0)
 //         pipe: poll() returned 1 at once: self-pipe readable, signal seen
 #include <fcntl.h>
 #include <poll.h>
@@ -71,8 +72,8 @@ int main(int argc, char** argv) {
                 kit::check(::read(self_pipe[0], buf, sizeof buf), "read");  // drain
                 std::printf("pipe: poll() returned %d at once: self-pipe readable, signal seen\n", n);
             } else {
-                std::printf("flag: signal handled before poll(), poll() still slept until its "
-                            "timeout (returned %d)\n", n);
+                std::printf("flag: signal handled before poll() (flag = %d), poll() still slept "
+                            "until its timeout (returned %d)\n", int(g_flag), n);
             }
         }
         return 0;

@@ -1,6 +1,5 @@
-// signal_payload.cpp — how much data a signal carries. A standard signal
-// carries nothing but its number (and coalesces); a real-time signal sent
-// with sigqueue() carries one union sigval: an int or a pointer, 8 bytes on
+// signal_payload.cpp — how much data a signal carries. A signal sent with
+// sigqueue() carries one union sigval: an int or a pointer, 8 bytes on
 // 64-bit Linux (and a pointer means nothing in another address space). A
 // 100-byte message therefore needs 13 signals, each a system call and a
 // delivery, each taking a slot of RLIMIT_SIGPENDING — and sent as bits over
@@ -83,8 +82,9 @@ int main(int argc, char** argv) {
         const int rt_got = drain(rt, &received);
         const int std_got = drain(std_sigs, nullptr);
         std::printf("sizeof(union sigval) = %zu\n", sizeof(sigval));
+        const bool intact = std::equal(message.begin(), message.begin() + kLen, received.begin());
         std::printf("real-time: %zu-byte message sent as %d sigqueue() calls, received intact: %s\n",
-                    kLen, rt_got, std::equal(message.begin(), message.begin() + kLen, received.begin()) ? "yes" : "no");
+                    kLen, rt_got, intact ? "yes" : "no");
         std::printf("standard:  %zu bits sent as SIGUSR1/SIGUSR2, received %d signals\n", kLen * 8,
                     std_got);
         return 0;

@@ -168,9 +168,17 @@ unsigned long long status_mask(const std::string& status, const std::string& fie
     return std::stoull(status.substr(at + field.size() + 1), nullptr, 16);
 }
 constexpr unsigned long long bit(int sig) { return 1ULL << (sig - 1); }
+// Everything a pipe holds until EOF, each read bounded.
+std::string read_all(int fd) {
+    std::string text;
+    char buf[4096];
+    ssize_t n;
+    while (kit::wait_readable(fd) && (n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, n);
+    return text;
+}
 }  // namespace
 
-TEST(Inheritance, ForkKeepsEverythingExecResetsHandlersButKeepsIgnoredAndMask) {
+TEST(Inheritance, ForkKeepsHandlersIgnoredAndMaskExecResetsOnlyHandlers) {
     auto after_fork = kit::make_pipe(), after_exec = kit::make_pipe();
     auto child = kit::spawn([&] {
         install(SIGUSR1, count_signal);  // handled
@@ -193,13 +201,6 @@ TEST(Inheritance, ForkKeepsEverythingExecResetsHandlersButKeepsIgnoredAndMask) {
     after_exec.write.reset();
     auto st = child.wait();
     ASSERT_TRUE(st.ok()) << st.describe();
-    auto read_all = [](int fd) {
-        std::string text;
-        char buf[4096];
-        ssize_t n;
-        while (kit::wait_readable(fd) && (n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, n);
-        return text;
-    };
     const std::string forked = read_all(after_fork.read.get());
     const std::string execed = read_all(after_exec.read.get());
     EXPECT_TRUE(status_mask(forked, "SigCgt") & bit(SIGUSR1)) << forked;
@@ -208,6 +209,39 @@ TEST(Inheritance, ForkKeepsEverythingExecResetsHandlersButKeepsIgnoredAndMask) {
     EXPECT_FALSE(status_mask(execed, "SigCgt") & bit(SIGUSR1)) << execed;  // reset to default
     EXPECT_TRUE(status_mask(execed, "SigIgn") & bit(SIGUSR2)) << execed;
     EXPECT_TRUE(status_mask(execed, "SigBlk") & bit(SIGTERM)) << execed;
+}
+
+TEST(Inheritance, ForkStartsWithNoPendingSignalsExecKeepsThem) {
+    auto after_fork = kit::make_pipe(), after_exec = kit::make_pipe();
+    auto child = kit::spawn([&] {
+        const sigset_t term = set_of({SIGTERM});
+        kit::check(::sigprocmask(SIG_BLOCK, &term, nullptr), "sigprocmask");
+        kit::check(::kill(::getpid(), SIGTERM), "kill");  // pending here, blocked
+        sigset_t pending;
+        kit::check(::sigpending(&pending), "sigpending");
+        if (sigismember(&pending, SIGTERM) != 1) return 10;
+        pid_t pid = kit::check(::fork(), "fork");
+        if (pid == 0) {  // report the forked child's pending set, then make one and exec
+            auto mine = kit::read_text_file("/proc/self/status").value_or("");
+            (void)!::write(after_fork.write.get(), mine.data(), mine.size());
+            ::kill(::getpid(), SIGTERM);
+            ::dup2(after_exec.write.get(), STDOUT_FILENO);
+            ::execl("/bin/cat", "cat", "/proc/self/status", static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        int ws = 0;
+        kit::check(::waitpid(pid, &ws, 0), "waitpid");
+        return WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
+    });
+    after_fork.write.reset();
+    after_exec.write.reset();
+    auto st = child.wait();
+    ASSERT_TRUE(st.ok()) << st.describe();
+    const std::string forked = read_all(after_fork.read.get());
+    const std::string execed = read_all(after_exec.read.get());
+    ASSERT_NE(forked.find("ShdPnd:"), std::string::npos) << forked;
+    EXPECT_FALSE(status_mask(forked, "ShdPnd") & bit(SIGTERM)) << forked;  // not inherited
+    EXPECT_TRUE(status_mask(execed, "ShdPnd") & bit(SIGTERM)) << execed;   // survives execve
 }
 
 TEST(HandlerSafety, HandlerThatFailsASyscallOverwritesTheInterruptedErrno) {
@@ -254,6 +288,31 @@ TEST(Pending, BlockedSignalStaysPendingAndIsDeliveredOnUnblock) {
         if (g_count != 1) return 13;  // delivered before sigprocmask returned
         kit::check(::sigpending(&pending), "sigpending");
         return sigismember(&pending, SIGUSR1) == 0 ? 0 : 14;
+    });
+    ASSERT_TRUE(pass_gate(ready.read.get()));
+    ASSERT_EQ(::kill(child.pid(), SIGUSR1), 0);
+    signal_gate(go.write.get());
+    auto st = child.wait();
+    EXPECT_TRUE(st.ok()) << st.describe();
+}
+
+TEST(Waiting, SigsuspendLetsInASignalSentBeforeTheWaitAndReturnsEintr) {
+    auto ready = kit::make_pipe(), go = kit::make_pipe();
+    auto child = kit::spawn([&] {
+        ::alarm(5);  // a lost signal would leave sigsuspend asleep until SIGALRM kills us
+        install(SIGUSR1, count_signal);
+        const sigset_t usr1 = set_of({SIGUSR1});
+        sigset_t old;
+        kit::check(::sigprocmask(SIG_BLOCK, &usr1, &old), "sigprocmask");
+        signal_gate(ready.write.get());
+        if (!pass_gate(go.read.get())) return 10;  // SIGUSR1 was sent: pending, not yet handled
+        if (g_count != 0) return 11;
+        const int rc = ::sigsuspend(&old);  // unblock and sleep in one step
+        if (rc != -1 || errno != EINTR) return 12;
+        if (g_count != 1) return 13;
+        sigset_t now;
+        kit::check(::sigprocmask(SIG_BLOCK, nullptr, &now), "sigprocmask");
+        return sigismember(&now, SIGUSR1) == 1 ? 0 : 14;  // the previous mask is back
     });
     ASSERT_TRUE(pass_gate(ready.read.get()));
     ASSERT_EQ(::kill(child.pid(), SIGUSR1), 0);
@@ -358,6 +417,30 @@ TEST(RealtimeQueue, LowestNumberIsTakenFirstAndEachSignalInSendingOrder) {
         << r.out;
 }
 
+// SIGSEGV (11) is taken before SIGUSR1 (10): the kernel dequeues the fault
+// signals (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS) before any other.
+TEST(DeliveryOrder, FaultSignalsAreTakenBeforeLowerNumberedOnes) {
+    const sigset_t both = set_of({SIGUSR1, SIGSEGV});
+    auto ready = kit::make_pipe(), go = kit::make_pipe();
+    auto child = kit::spawn([&] {
+        ::alarm(5);
+        kit::check(::sigprocmask(SIG_BLOCK, &both, nullptr), "sigprocmask");
+        signal_gate(ready.write.get());
+        if (!pass_gate(go.read.get())) return 10;
+        const timespec bound{5, 0};
+        siginfo_t info{};
+        const int first = kit::check(::sigtimedwait(&both, &info, &bound), "sigtimedwait");
+        const int second = kit::check(::sigtimedwait(&both, &info, &bound), "sigtimedwait");
+        return first == SIGSEGV && second == SIGUSR1 ? 0 : 11;
+    });
+    ASSERT_TRUE(pass_gate(ready.read.get()));
+    ASSERT_EQ(::kill(child.pid(), SIGUSR1), 0);  // the lower number, and sent first
+    ASSERT_EQ(::kill(child.pid(), SIGSEGV), 0);
+    signal_gate(go.write.get());
+    auto st = child.wait();
+    EXPECT_TRUE(st.ok()) << st.describe();
+}
+
 // --- SA_RESTART and EINTR ----------------------------------------------------
 
 TEST(Restart, BlockedPipeReadIsRestartedWithSaRestart) {
@@ -408,7 +491,8 @@ TEST(Restart, PollAndTimerWaitFailWithEintrDespiteSaRestart) {
 TEST(SelfPipe, FlagCheckedBeforePollMissesASignalArrivingInBetween) {
     auto r = run("self_pipe", {"flag"});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
-    EXPECT_NE(r.out.find("poll() still slept until its timeout (returned 0)"), std::string::npos)
+    EXPECT_NE(r.out.find("(flag = 1), poll() still slept until its timeout (returned 0)"),
+              std::string::npos)
         << r.out;
 }
 
@@ -477,15 +561,15 @@ TEST(Children, WaitpidLoopInTheHandlerReapsEveryChild) {
 TEST(Children, IgnoredSigchldReapsChildrenAndWaitpidFailsWithEchild) {
     auto r = run("auto_reap", {"ignore"});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.out << r.err;
-    EXPECT_NE(r.out.find("= -1 ECHILD"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("gone: no zombie"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("waited, then = -1 ECHILD"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(": no zombie"), std::string::npos) << r.out;
 }
 
 TEST(Children, SaNocldwaitReapsChildrenAndWaitpidFailsWithEchild) {
     auto r = run("auto_reap", {"nocldwait"});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.out << r.err;
-    EXPECT_NE(r.out.find("= -1 ECHILD"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("gone: no zombie"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("waited, then = -1 ECHILD"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(": no zombie"), std::string::npos) << r.out;
 }
 
 // --- what cannot be caught --------------------------------------------------
@@ -590,6 +674,31 @@ TEST(Sigfpe, ReturningFromTheHandlerRunsTheFaultingDivisionAgain) {
 TEST(Payload, SigvalHoldsOneIntOrPointerSizedValue) {
     EXPECT_EQ(sizeof(sigval), sizeof(void*));
     EXPECT_GE(sizeof(sigval), sizeof(int));
+}
+
+TEST(Payload, StandardSignalCarriesAValueButASecondPendingOneIsSilentlyDropped) {
+    const sigset_t usr1 = set_of({SIGUSR1});
+    auto ready = kit::make_pipe(), go = kit::make_pipe();
+    const pid_t parent = ::getpid();
+    auto child = kit::spawn([&] {
+        ::alarm(5);
+        kit::check(::sigprocmask(SIG_BLOCK, &usr1, nullptr), "sigprocmask");
+        signal_gate(ready.write.get());
+        if (!pass_gate(go.read.get())) return 10;
+        siginfo_t info{};
+        const timespec zero{0, 0};
+        if (kit::check(::sigtimedwait(&usr1, &info, &zero), "sigtimedwait") != SIGUSR1) return 11;
+        if (info.si_code != SI_QUEUE || info.si_pid != parent) return 12;
+        if (info.si_value.sival_int != 1) return 13;  // the first value, not the second
+        errno = 0;
+        return ::sigtimedwait(&usr1, &info, &zero) == -1 && errno == EAGAIN ? 0 : 14;  // no other
+    });
+    ASSERT_TRUE(pass_gate(ready.read.get()));
+    EXPECT_EQ(::sigqueue(child.pid(), SIGUSR1, sigval{.sival_int = 1}), 0);
+    EXPECT_EQ(::sigqueue(child.pid(), SIGUSR1, sigval{.sival_int = 2}), 0);  // "succeeds"
+    signal_gate(go.write.get());
+    auto st = child.wait();
+    EXPECT_TRUE(st.ok()) << st.describe();
 }
 
 TEST(Payload, HundredByteMessageNeedsThirteenRealtimeSignalsAndStandardSignalsLoseIt) {
