@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "kit/build.hpp"
 #include "kit/check.hpp"
 #include "kit/child.hpp"
 #include "kit/fd.hpp"
@@ -43,11 +44,7 @@ extern "C" const char* __tsan_default_suppressions() {
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
+using kit::kThreadSanitizer;
 #if defined(__GLIBC__)
 constexpr bool kGlibc = true;
 #else

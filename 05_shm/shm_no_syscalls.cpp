@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "kit/build.hpp"
 #include "kit/check.hpp"
 
 namespace {
@@ -38,17 +39,7 @@ constexpr std::size_t kBytes = 1 << 20;
 
 // ThreadSanitizer's runtime makes system calls of its own (it maps memory
 // for a process's first events), so under it no filter can prove anything.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
+using kit::kThreadSanitizer;
 
 struct Shared {
     sem_t lock;

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <string>
 
+#include "kit/build.hpp"
 #include "kit/child.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
@@ -470,17 +471,7 @@ TEST(FileMapping, PwriteByOneProcessIsVisibleInAnothersMapping) {
 namespace {
 // ThreadSanitizer's runtime makes system calls of its own (it maps memory
 // for a process's first events), so under it no filter can prove anything.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
+using kit::kThreadSanitizer;
 
 struct Transfer {
     sem_t lock;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "kit/build.hpp"
 #include "kit/proc.hpp"
 #include "kit/check.hpp"
 #include "kit/child.hpp"
@@ -75,13 +76,7 @@ bool proc_syscall_readable() {
 // handlers, keeps its own pending table (which merges real-time signals) and
 // installs handlers without SA_RESTART. Cases about those kernel facts would
 // observe the sanitizer, not Linux, so they skip under it.
-constexpr bool under_tsan() {
-#if defined(__SANITIZE_THREAD__)
-    return true;
-#else
-    return false;
-#endif
-}
+constexpr bool under_tsan() { return kit::kThreadSanitizer; }
 constexpr const char* kTsanReason = "ThreadSanitizer replaces the kernel's signal delivery";
 
 rlim_t sigpending_limit() {

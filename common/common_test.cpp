@@ -9,6 +9,7 @@
 #include <csignal>
 #include <fstream>
 
+#include "kit/build.hpp"
 #include "kit/check.hpp"
 #include "kit/child.hpp"
 #include "kit/fd.hpp"
@@ -319,6 +320,12 @@ TEST(Proc, WaitInSyscallSeesAChildBlockedInRead) {
 TEST(Proc, WaitUntilBlockedGivesUpAtTheDeadline) {
     // This process is running, not blocked: the wait must end false.
     EXPECT_FALSE(kit::wait_until_blocked(::getpid(), "pipe_read", 50ms));
+}
+
+TEST(Build, ThreadSanitizerFlagMatchesTheBuildFlags) {
+    const bool flags_say_tsan = std::string_view(KIT_CXX_FLAGS).find("sanitize=thread") !=
+                                std::string_view::npos;
+    EXPECT_EQ(kit::kThreadSanitizer, flags_say_tsan) << "CMAKE_CXX_FLAGS: " << KIT_CXX_FLAGS;
 }
 
 TEST(LeakGuard, ReportsAnExtraObjectByName) {
