@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
         kit::check(::vmsplice(p[1], &iov, 1, 0), "vmsplice");
         std::memcpy(anon, "NNNN", 4);
         report("vmsplice buffer->pipe", p[0]);
+        kit::check(::munmap(anon, kPage), "munmap");
 
         reset();
         loff_t off = 0;  // splice(): the pipe points at the page-cache page
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
         kit::check(::write(s[0], map, kPage), "write");  // write() from the mapping: a copy
         change_file();
         report("mmap+write file->unix socket", s[1]);
+        kit::check(::munmap(map, kPage), "munmap");
         return 0;
     });
 }

@@ -5,7 +5,8 @@
 //
 // Run:    ./mmap_msync
 // Prints: what another process read() right after the store (no msync), the
-//         mapping's dirty kB before msync(MS_SYNC) and after it (0 kB).
+//         mapping's dirty kB before msync(MS_SYNC) and after it (0 kB; on
+//         tmpfs they stay dirty: there is no storage to write them to).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -13,31 +14,11 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <string>
 
 #include "kit/check.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
-
-// Shared_Dirty + Private_Dirty (kB) of the mapping that starts at addr.
-long dirty_kb(const void* addr) {
-    char start[32];
-    std::snprintf(start, sizeof start, "%lx-", reinterpret_cast<unsigned long>(addr));
-    std::ifstream smaps("/proc/self/smaps");
-    std::string line;
-    bool inside = false;
-    long kb = 0;
-    while (std::getline(smaps, line)) {
-        auto colon = line.find(':'), dash = line.find('-');
-        if (dash != std::string::npos && (colon == std::string::npos || dash < colon))
-            inside = line.rfind(start, 0) == 0;
-        else if (inside &&
-                 (line.rfind("Shared_Dirty:", 0) == 0 || line.rfind("Private_Dirty:", 0) == 0))
-            kb += std::stol(line.substr(colon + 1));
-    }
-    return kb;
-}
+#include "smaps_dirty.hpp"
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
@@ -66,9 +47,9 @@ int main(int argc, char** argv) {
         int status = 0;
         kit::check(::waitpid(pid, &status, 0), "waitpid");
 
-        std::printf("dirty before msync: %ld kB\n", dirty_kb(map));
+        std::printf("dirty before msync: %ld kB\n", zc::dirty_kb(map));
         kit::check(::msync(map, kLen, MS_SYNC), "msync");  // write back and wait
-        std::printf("dirty after  msync: %ld kB\n", dirty_kb(map));
+        std::printf("dirty after  msync: %ld kB\n", zc::dirty_kb(map));
         kit::check(::munmap(map, kLen), "munmap");
         return status == 0 ? 0 : 1;
     });

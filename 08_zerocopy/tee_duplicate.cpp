@@ -1,6 +1,7 @@
-// tee_duplicate.cpp — tee() copies pipe buffers into a second pipe without
-// consuming them: the same bytes are then read by two processes. Neither tee()
-// nor the splice() that follows copies a byte; they pass page references.
+// tee_duplicate.cpp — tee() duplicates a pipe's contents into a second pipe
+// without consuming them: the same bytes are then read by two processes. tee()
+// copies no byte (pipe b gets references to pipe a's pages); each reader's
+// read() then copies once.
 //
 // Run:    ./tee_duplicate
 // Prints: what the child read from the second pipe and what the parent then

@@ -31,12 +31,13 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "[MiB]", [](auto args) {
         if (args.size() > 1) throw kit::UsageError{};
         const auto size = std::size_t(args.empty() ? 64 : kit::parse_long(args[0], 1, 1024)) << 20;
-        // A receiver that dies must become an EPIPE error, not a silent death by SIGPIPE
-        // that would skip the guards below and leave the big file behind.
+        // A receiver that dies must become an EPIPE error, not a death by SIGPIPE.
         ::signal(SIGPIPE, SIG_IGN);
+        // The names go at once: the data lives as long as the descriptors, so not
+        // even a Ctrl-C or a kill can leave a big file behind.
         auto src_name = kit::unique_temp_path("zerocopy-src");
-        auto src_guard = kit::unlink_guard(src_name);  // removed on every way out
         kit::Fd src(kit::check(::open(src_name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600), "open"));
+        kit::check(::unlink(src_name.c_str()), "unlink");
         const std::uint64_t want = zc::fill(src.get(), size);
         std::printf("%zu MiB file in the page cache, at most %zu KiB per call\n", size >> 20,
                     kChunk >> 10);
@@ -106,9 +107,9 @@ int main(int argc, char** argv) {
             }
         }
         auto dst_name = kit::unique_temp_path("zerocopy-dst");
-        auto dst_guard = kit::unlink_guard(dst_name);
         kit::Fd dst(kit::check(::open(dst_name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600), "open"));
         int rx = kit::check(::open(dst_name.c_str(), O_RDONLY), "open");  // the receiver's
+        kit::check(::unlink(dst_name.c_str()), "unlink");
         all_ok &= run("copy_file_range", "file", "1+1", rx, -1, [&] {
             long calls = 0;
             for (loff_t in = 0, out = 0; in < loff_t(size); ++calls)
