@@ -244,7 +244,8 @@ TEST(MsgPersistence, QueueAndMessagesOutliveTheProcessThatMadeThem) {
     EXPECT_TRUE(listed);
     if (::access("/usr/bin/ipcs", X_OK) == 0) {
         auto ipcs = kit::run_program({"/usr/bin/ipcs", "-q"});
-        EXPECT_NE(ipcs.out.find(" " + std::to_string(id) + " "), std::string::npos) << ipcs.out;
+        const std::string column = ' ' + std::to_string(id) + ' ';
+        EXPECT_NE(ipcs.out.find(column), std::string::npos) << ipcs.out;
     }
     EXPECT_EQ(take(id, 0), "1:one");
     EXPECT_EQ(take(id, 0), "2:two");

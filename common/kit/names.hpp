@@ -34,7 +34,9 @@ inline constexpr std::string_view kNamePrefix = "ipckit-";
 
 // "/ipckit-<pid>-<n>-<what>": the form shm_open, mq_open and sem_open expect.
 [[nodiscard]] inline std::string unique_posix_name(std::string_view what) {
-    return "/" + unique_name(what);
+    std::string name = "/";  // appended, not "/" + ...: gcc 12 -O2 warns falsely (-Wrestrict)
+    name += unique_name(what);
+    return name;
 }
 
 // The directory for FIFOs and socket paths: $TMPDIR, else /tmp.
