@@ -1,0 +1,180 @@
+// bench_cli_test.cpp — ipc_bench as a reader runs it: options, usage errors, and the CSV, JSON
+// and SVG it writes, parsed here to the columns and keys a script would rely on.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "kit/child.hpp"
+#include "kit/names.hpp"
+
+namespace {
+
+const std::string kBench = KIT_BIN_DIR "/ipc_bench";
+
+kit::Captured bench(std::vector<std::string> args) {
+    args.insert(args.begin(), kBench);
+    return kit::run_program(args, {}, std::chrono::seconds(15));
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+TEST(BenchOptions, HelpPrintsUsageAndExitsZero) {
+    auto r = bench({"--help"});
+    EXPECT_TRUE(r.status.exited_with(0)) << r.status.describe();
+    EXPECT_NE(r.out.find("usage: ipc_bench"), std::string::npos) << r.out;
+}
+
+TEST(BenchOptions, BadOptionsPrintUsageOnStderrAndExitTwo) {
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--bogus"}, {"--sizes", "8"}, {"--sizes", "2M"}, {"--sizes", "1X"}, {"--cpus", "both"},
+             {"--reps", "0"}, {"--format", "xml"}, {"--budget-ms"}}) {
+        auto r = bench(args);
+        EXPECT_TRUE(r.status.exited_with(2)) << args[0] << ": " << r.status.describe();
+        EXPECT_NE(r.err.find("usage: ipc_bench"), std::string::npos) << args[0] << ": " << r.err;
+        EXPECT_TRUE(r.out.empty()) << args[0];
+    }
+}
+
+TEST(BenchOptions, AnUnknownMechanismListsTheValidOnes) {
+    auto r = bench({"--only", "carrier-pigeon"});
+    EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe();
+    for (const char* name : {"pipe", "fifo", "sysv-mq", "posix-mq", "unix-stream", "unix-dgram", "socketpair", "tcp",
+                             "udp", "shm-sem", "shm-ring", "mmap-file", "rt-signal", "eventfd", "cache-line", "memcpy"})
+        EXPECT_NE(r.err.find(std::string(" ") + name), std::string::npos) << name << " missing from: " << r.err;
+}
+
+// Splits one CSV line (fields may be quoted, with "" for a quote inside).
+std::vector<std::string> csv_fields(const std::string& line) {
+    std::vector<std::string> out(1);
+    bool quoted = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        const char c = line[i];
+        if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back() += '"', ++i;
+        else if (c == '"') quoted = !quoted;
+        else if (c == ',' && !quoted) out.emplace_back();
+        else out.back() += c;
+    }
+    return out;
+}
+
+TEST(BenchOutput, CsvHasOneLinePerCellWithTheDocumentedColumns) {
+    auto r = bench({"--quick", "--cpus", "same", "--only", "pipe,eventfd", "--format", "csv"});
+    ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
+    std::istringstream in(r.out);
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "placement,cpu_a,cpu_b,mechanism,bytes,mode,rate_median,rate_min,rate_max,mb_per_s,"
+                    "p50_us,p99_us,p999_us,count,status,kernel,cpu_model,cores,virtualised,date");
+    std::multiset<std::string> cells;
+    while (std::getline(in, line)) {
+        auto f = csv_fields(line);
+        ASSERT_EQ(f.size(), 20u) << line;
+        EXPECT_EQ(f[14], "ok") << line;
+        cells.insert(f[3] + " " + f[4] + " " + f[5]);
+    }
+    // pipe: 2 sizes x 2 modes; eventfd: one 8-byte ping-pong (a counter does not stream).
+    EXPECT_EQ(cells, (std::multiset<std::string>{"pipe 100 pingpong", "pipe 100 stream", "pipe 1024 pingpong",
+                                                 "pipe 1024 stream", "eventfd 8 pingpong"}));
+}
+
+// A small JSON reader: enough to prove the output parses and to collect the keys of objects.
+struct Json {
+    std::string_view s;
+    std::size_t i = 0;
+    std::set<std::string> keys;
+    int cells = 0;
+    void ws() { while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i; }
+    bool eat(char c) { ws(); if (i < s.size() && s[i] == c) return ++i, true; return false; }
+    bool string(std::string* out = nullptr) {
+        if (!eat('"')) return false;
+        std::string v;
+        for (; i < s.size() && s[i] != '"'; ++i) v += s[i] == '\\' ? s[++i] : s[i];
+        if (out) *out = v;
+        return eat('"');
+    }
+    bool value() {
+        ws();
+        if (i >= s.size()) return false;
+        if (s[i] == '"') return string();
+        if (s[i] == '{') {
+            ++i;
+            if (eat('}')) return true;
+            do {
+                std::string k;
+                if (!string(&k) || !eat(':') || !value()) return false;
+                keys.insert(k);
+                cells += k == "status";
+            } while (eat(','));
+            return eat('}');
+        }
+        if (s[i] == '[') {
+            ++i;
+            if (eat(']')) return true;
+            do if (!value()) return false; while (eat(','));
+            return eat(']');
+        }
+        const std::size_t start = i;  // a number
+        while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || std::strchr("+-.eE", s[i]))) ++i;
+        return i > start;
+    }
+};
+
+TEST(BenchOutput, JsonParsesWithMachineSettingsAndCells) {
+    auto r = bench({"--quick", "--cpus", "same", "--only", "pipe", "--format", "json"});
+    ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
+    Json j;
+    j.s = r.out;
+    ASSERT_TRUE(j.value()) << "JSON stops parsing at byte " << j.i << ":\n" << r.out;
+    j.ws();
+    EXPECT_EQ(j.i, r.out.size()) << "text after the JSON value";
+    for (const char* k : {"machine", "kernel", "cpu_model", "cores", "virtualised", "date", "settings", "cells",
+                          "placement", "mechanism", "bytes", "mode", "rate_median", "p50_us", "p99_us", "p999_us", "status"})
+        EXPECT_TRUE(j.keys.count(k)) << "no key " << k;
+    EXPECT_EQ(j.cells, 4);
+}
+
+TEST(BenchOutput, SvgChartIsWellFormedXml) {
+    auto guard = kit::unlink_guard(kit::unique_temp_path("bench.svg"));
+    auto r = bench({"--quick", "--cpus", "same", "--only", "pipe,shm-ring", "--svg", guard.name()});
+    ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
+    const std::string svg = read_file(guard.name());
+    ASSERT_EQ(svg.rfind("<?xml", 0), 0u) << svg.substr(0, 80);
+    // Every tag closes in order; no stray '<' or '&' in text.
+    std::vector<std::string> open;
+    int bars = 0;
+    for (std::size_t i = svg.find("?>") + 2; i < svg.size();) {
+        const std::size_t lt = svg.find('<', i);
+        if (lt == std::string::npos) break;
+        const std::string text = svg.substr(i, lt - i);
+        for (std::size_t a = text.find('&'); a != std::string::npos; a = text.find('&', a + 1))
+            EXPECT_TRUE(text.compare(a, 4, "&lt;") == 0 || text.compare(a, 4, "&gt;") == 0 || text.compare(a, 5, "&amp;") == 0 ||
+                        text.compare(a, 6, "&apos;") == 0) << "bare & in " << text;
+        const std::size_t gt = svg.find('>', lt);
+        ASSERT_NE(gt, std::string::npos);
+        std::string tag = svg.substr(lt + 1, gt - lt - 1);
+        ASSERT_EQ(tag.find('<'), std::string::npos) << "'<' inside a tag: " << tag;
+        const std::string name = tag.substr(tag[0] == '/', tag.find_first_of(" /", 1) - (tag[0] == '/'));
+        if (tag[0] == '/') {
+            ASSERT_FALSE(open.empty()) << "</" << name << "> closes nothing";
+            EXPECT_EQ(open.back(), name);
+            open.pop_back();
+        } else if (tag.back() != '/') {
+            open.push_back(name);
+        }
+        bars += name == "rect" && tag[0] != '/';
+        i = gt + 1;
+    }
+    EXPECT_TRUE(open.empty()) << "unclosed <" << (open.empty() ? "" : open.back()) << ">";
+    EXPECT_GE(bars, 3);  // background, legend, and a bar per measured mechanism
+}
+
+}  // namespace

@@ -1,0 +1,128 @@
+// harness.cpp — how a cell runs. Two children are forked and pinned; each learns the other's pid
+// from the parent, opens its end of the Link, and plays its role (roles.cpp); the first exchange
+// through the mechanism proves both are ready before any clock starts. The parent collects both
+// reports, and kills and reaps the children at a deadline, so a stalled transport becomes a
+// failed cell and the run goes on.
+#include "harness.hpp"
+
+#include <poll.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
+#include "kit/child.hpp"
+#include "roles.hpp"
+
+namespace bench {
+namespace {
+
+void pin_to(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    kit::check(::sched_setaffinity(0, sizeof set, &set), "sched_setaffinity");
+}
+
+// The body of one child: pin, learn the peer's pid from the parent, open, measure, report.
+int child(Link* link, Role role, std::size_t size, int cpu, Mode mode,
+          const Settings& s, int start_fd, int report_fd) {
+    Report r;
+    try {
+        pin_to(cpu);
+        pid_t peer = 0;
+        if (kit::read_full(start_fd, std::as_writable_bytes(std::span(&peer, 1))) != sizeof peer)
+            return 1;  // the parent gave up before starting us
+        if (!link) {
+            memcpy_a(s, r);
+        } else {
+            auto ep = link->open(role, peer);
+            if (mode == Mode::pingpong && role == Role::a) pingpong_a(*ep, size, s, r);
+            if (mode == Mode::pingpong && role == Role::b) pingpong_b(*ep, size);
+            if (mode == Mode::stream && role == Role::a) stream_a(*ep, size, s);
+            if (mode == Mode::stream && role == Role::b) stream_b(*ep, size, r);
+        }
+    } catch (const kit::SysError& e) {
+        std::snprintf(r.error, sizeof r.error, "%s", e.message().c_str());
+    } catch (const std::exception& e) {
+        std::snprintf(r.error, sizeof r.error, "%s", e.what());
+    }
+    kit::write_all(report_fd, std::as_bytes(std::span(&r, 1)));
+    return r.error[0] ? 1 : 0;
+}
+
+}  // namespace
+
+Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, Mode mode,
+                  const Settings& s) {
+    if (m.fixed_size) size = m.fixed_size;
+    std::unique_ptr<Link> link = m.make ? m.make(size) : nullptr;
+    kit::Pipe start_a = kit::make_pipe(), start_b = kit::make_pipe();
+    kit::Pipe rep_a = kit::make_pipe(), rep_b = kit::make_pipe();
+    // Each child drops the other's pipes, so a report pipe reaches EOF when its child is gone.
+    kit::Child a = kit::spawn([&] {
+        start_a.write.reset(), start_b = {}, rep_b = {}, rep_a.read.reset();
+        return child(link.get(), Role::a, size, where.cpu_a, mode, s, start_a.read.get(),
+                     rep_a.write.get());
+    });
+    std::optional<kit::Child> b;
+    if (link)
+        b.emplace(kit::spawn([&] {
+            start_b.write.reset(), start_a = {}, rep_a = {}, rep_b.read.reset();
+            return child(link.get(), Role::b, size, where.cpu_b, mode, s, start_b.read.get(),
+                         rep_b.write.get());
+        }));
+    start_a.read.reset(), start_b.read.reset(), rep_a.write.reset(), rep_b.write.reset();
+    const pid_t pid_b = b ? b->pid() : 0, pid_a = a.pid();
+    kit::write_all(start_a.write.get(), std::as_bytes(std::span(&pid_b, 1)));
+    if (b) kit::write_all(start_b.write.get(), std::as_bytes(std::span(&pid_a, 1)));
+
+    const auto deadline = Clock::now() + (s.deadline.count() ? std::chrono::milliseconds(s.deadline)
+                                                               : std::chrono::seconds(5) + 4 * (s.warmup + s.reps * s.budget));
+    Report got[2];
+    bool have[2] = {false, !b};
+    std::string error;
+    pollfd fds[2] = {{rep_a.read.get(), POLLIN, 0}, {b ? rep_b.read.get() : -1, POLLIN, 0}};
+    while (!(have[0] && have[1]) && error.empty()) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            error = "stalled: no result before the deadline, killed";
+            break;
+        }
+        int n = ::poll(fds, 2, int(left.count()));
+        if (n == -1 && errno == EINTR) continue;
+        kit::check(n, "poll");
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || !fds[i].revents) continue;
+            auto bytes = std::as_writable_bytes(std::span(&got[i], 1));
+            if (kit::read_full(fds[i].fd, bytes) != bytes.size()) {
+                error = std::string(i ? "b" : "a") + " died without a result";
+            } else {
+                have[i] = true;
+                if (got[i].error[0]) error = got[i].error;
+            }
+            fds[i].fd = -1;
+        }
+    }
+    // A failed or stalled cell: kill both now (wait with no time left), then reap.
+    const auto grace = error.empty() ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(0);
+    auto sa = a.wait(grace);
+    if (b) {
+        auto sb = b->wait(grace);
+        if (error.empty() && !sb.ok()) error = "b " + sb.describe();
+    }
+    if (error.empty() && !sa.ok()) error = "a " + sa.describe();
+
+    Measured out;
+    out.error = error;
+    const Report& r = got[mode == Mode::stream && b ? 1 : 0];
+    out.rate = spread(std::vector<double>(r.rate, r.rate + std::min(r.reps, kMaxReps)));
+    out.p50_us = r.p50_us, out.p99_us = r.p99_us, out.p999_us = r.p999_us;
+    out.count = r.count;
+    return out;
+}
+
+}  // namespace bench

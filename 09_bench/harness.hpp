@@ -1,0 +1,56 @@
+// harness.hpp — one measurement cell: a mechanism, a message size, a CPU placement and a mode,
+// run between two forked processes and reported back to the parent.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "bench.hpp"
+#include "stats.hpp"
+
+namespace bench {
+
+enum class Mode { pingpong, stream };
+
+struct Placement {
+    std::string name;  // "same" or "cross"
+    int cpu_a = 0, cpu_b = 0;
+};
+
+struct Settings {
+    std::chrono::milliseconds budget{150};  // timed part of one repetition
+    std::chrono::milliseconds warmup{30};
+    int reps = 3;
+    std::chrono::milliseconds deadline{0};  // kill a cell after this long (0: derived from the above)
+};
+
+struct Measured {
+    std::string error;     // empty when every message arrived intact
+    Spread rate;           // per second: round trips (pingpong) or messages at the receiver (stream)
+    double p50_us = 0, p99_us = 0, p999_us = 0;  // round-trip latency (pingpong)
+    std::uint64_t count = 0;  // round trips or messages measured, all repetitions
+    [[nodiscard]] bool ok() const { return error.empty(); }
+};
+
+// Runs one cell in two fresh processes pinned as `where` says. A cell that stalls past its
+// deadline is killed and reported with an error; the caller goes on with the next one.
+[[nodiscard]] Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where,
+                                Mode mode, const Settings& s);
+
+// The message format every cell uses, exposed for the tests. Bytes 0..7 hold the sequence
+// number (top bits: end-of-repetition and stop marks); bytes 8..15 a checksum of the rest
+// mixed with the sequence number. An 8-byte message carries the sequence number only.
+inline constexpr std::uint64_t kStop = 1ULL << 63, kEndRep = 1ULL << 62;
+[[nodiscard]] std::uint64_t payload_sum(std::span<const std::byte> msg);
+void stamp(std::span<std::byte> msg, std::uint64_t word, std::uint64_t sum);
+// Throws std::runtime_error naming what is wrong unless msg carries `word` and a checksum
+// that matches its bytes.
+void verify(std::span<const std::byte> msg, std::uint64_t word);
+
+// What one clock_gettime(CLOCK_MONOTONIC) costs here, in nanoseconds.
+[[nodiscard]] double clock_cost_ns();
+
+}  // namespace bench

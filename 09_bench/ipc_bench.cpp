@@ -1,0 +1,144 @@
+// ipc_bench — every IPC mechanism of the kit measured the same way, between two real processes,
+// in one run. For each mechanism and message size: round trips per second and their latency
+// percentiles (ping-pong), and messages per second counted at the receiver (streaming). Each
+// cell runs with both processes on one CPU ("same") and on two ("cross") where there are two.
+//
+//   ipc_bench                       the default run: 100 B and 1 KiB, both placements (~1 min)
+//   ipc_bench --quick               a few milliseconds per cell (a smoke test)
+//   ipc_bench --sizes all           64 B ... 1 MiB;  --sizes 100,4K,1M  picks sizes
+//   ipc_bench --only pipe,shm-ring --cpus cross --format csv
+//
+// Prints the seed-shaped table, latency and throughput tables, the reference rows; exits 1 if
+// any cell failed (a message lost, corrupted or reordered, or a stall killed at its deadline).
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "kit/check.hpp"
+#include "report.hpp"
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "[--quick] [--sizes LIST|all] [--cpus same|cross] [--only NAME,...] [--reps N] [--budget-ms N]\n"
+    "       [--format table|csv|json] [--csv FILE] [--json FILE] [--svg FILE]";
+
+std::vector<std::string_view> split(std::string_view s) {
+    std::vector<std::string_view> out;
+    for (std::size_t at = 0; at <= s.size();) {
+        const std::size_t comma = std::min(s.find(',', at), s.size());
+        out.push_back(s.substr(at, comma - at));
+        at = comma + 1;
+    }
+    return out;
+}
+
+std::size_t parse_size(std::string_view t) {  // 100, 4K, 1M (binary units)
+    long unit = 1;
+    if (!t.empty() && (t.back() == 'K' || t.back() == 'M')) unit = t.back() == 'K' ? 1024 : 1 << 20, t.remove_suffix(1);
+    const long v = kit::parse_long(t, 1, 1 << 20) * unit;
+    if (v < 16 || v > (1 << 20)) throw kit::UsageError{"message sizes run from 16 B to 1M"};
+    return std::size_t(v);
+}
+
+// The CPUs this process may run on (taskset and cgroups can narrow them).
+std::vector<int> allowed_cpus() {
+    cpu_set_t set;
+    kit::check(::sched_getaffinity(0, sizeof set, &set), "sched_getaffinity");
+    std::vector<int> cpus;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &set)) cpus.push_back(c);
+    return cpus;
+}
+
+void write_file(const std::string& path, void (*writer)(std::FILE*, const bench::Run&), const bench::Run& run) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "w"), std::fclose);
+    if (!f) throw kit::SysError(errno, "fopen " + path);
+    writer(f.get(), run);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return kit::run(argc, argv, kUsage, [](std::span<const std::string_view> args) {
+        bench::Run run;
+        run.sizes = {100, 1024};
+        std::string cpus = "both", format = "table", csv, json, svg;
+        std::vector<const bench::Mechanism*> only;
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            const std::string_view a = args[i];
+            auto value = [&]() -> std::string_view {
+                if (i + 1 >= args.size()) throw kit::UsageError{std::string(a) + " needs a value"};
+                return args[++i];
+            };
+            if (a == "--quick") {
+                run.settings = {std::chrono::milliseconds(5), std::chrono::milliseconds(2), 1};
+            } else if (a == "--sizes") {
+                const auto v = value();
+                run.sizes.clear();
+                for (auto t : split(v == "all" ? "64,256,1K,4K,16K,64K,256K,1M" : v)) run.sizes.push_back(parse_size(t));
+            } else if (a == "--cpus") {
+                cpus = value();
+                if (cpus != "same" && cpus != "cross") throw kit::UsageError{"--cpus takes same or cross"};
+            } else if (a == "--only") {
+                for (auto name : split(value())) {
+                    const auto* m = bench::find_mechanism(name);
+                    if (!m) {
+                        std::string valid;
+                        for (const auto& k : bench::mechanisms()) valid += " " + std::string(k.name);
+                        throw kit::UsageError{"unknown mechanism '" + std::string(name) + "'; valid:" + valid};
+                    }
+                    only.push_back(m);
+                }
+            } else if (a == "--reps") {
+                run.settings.reps = int(kit::parse_long(value(), 1, 15));
+            } else if (a == "--budget-ms") {
+                run.settings.budget = std::chrono::milliseconds(kit::parse_long(value(), 1, 10000));
+            } else if (a == "--format") {
+                format = value();
+                if (format != "table" && format != "csv" && format != "json")
+                    throw kit::UsageError{"--format takes table, csv or json"};
+            } else if (a == "--csv" || a == "--json" || a == "--svg") {
+                (a == "--csv" ? csv : a == "--json" ? json : svg) = value();
+            } else {
+                throw kit::UsageError{"unknown option '" + std::string(a) + "'"};
+            }
+        }
+        const auto cpu = allowed_cpus();
+        if (cpus != "cross") run.placements.push_back({"same", cpu[0], cpu[0]});
+        if (cpus != "same" && cpu.size() >= 2) run.placements.push_back({"cross", cpu[0], cpu[1]});
+        if (run.placements.empty()) throw kit::UsageError{"--cpus cross needs two CPUs; this process may use one"};
+        run.placements.shrink_to_fit();  // rows point into it from here on
+        run.machine = bench::describe_machine();
+
+        std::vector<const bench::Mechanism*> todo = only;
+        if (todo.empty())
+            for (const auto& m : bench::mechanisms()) todo.push_back(&m);
+        const bool progress = ::isatty(STDERR_FILENO);
+        std::size_t failed = 0;
+        for (const auto& p : run.placements)
+            for (const auto* m : todo) {
+                if (m->needs_two_cpus && p.cpu_a == p.cpu_b) continue;  // a spin on one CPU waits out time slices
+                std::optional<bench::Measured> pp, st;
+                for (std::size_t s : run.sizes) {
+                    if (progress) std::fprintf(stderr, "\r%-70s", (p.name + "  " + std::string(m->name) + "  " + bench::size_name(s) + " ...").c_str());
+                    if (!m->fixed_size || s == run.sizes.front()) {  // a fixed-size row is measured once
+                        if (m->make) pp = bench::run_cell(*m, s, p, bench::Mode::pingpong, run.settings);
+                        if (m->streams) st = bench::run_cell(*m, s, p, bench::Mode::stream, run.settings);
+                        failed += (pp && !pp->ok()) + (st && !st->ok());
+                    }
+                    run.rows.push_back({m, &p, s, pp, st});
+                }
+            }
+        if (progress) std::fprintf(stderr, "\r%-70s\r", "");
+        if (format == "csv") bench::write_csv(stdout, run);
+        else if (format == "json") bench::write_json(stdout, run);
+        else bench::print_tables(stdout, run);
+        if (!csv.empty()) write_file(csv, bench::write_csv, run);
+        if (!json.empty()) write_file(json, bench::write_json, run);
+        if (!svg.empty()) write_file(svg, bench::write_svg, run);
+        return failed ? 1 : 0;
+    });
+}

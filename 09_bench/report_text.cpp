@@ -1,0 +1,191 @@
+// report_text.cpp — the terminal tables: round trips per second in the seed table's shape
+// (with the seed's figure and our ratio to it), latency percentiles, streaming throughput,
+// then the two reference rows and each mechanism's distance from them.
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+
+#include "kit/check.hpp"
+#include "kit/proc.hpp"
+#include "report.hpp"
+
+namespace bench {
+namespace {
+
+// 1234567.8 → "1,234,568"
+std::string grouped(double v) {
+    std::string digits = std::to_string(std::llround(v)), out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+std::string fixed(double v, int decimals) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.*f", decimals, v);
+    return b;
+}
+
+std::string cell_text(const std::optional<Measured>& m, bool as_rate = true) {
+    if (!m) return "-";
+    if (!m->ok()) return "FAILED";
+    return as_rate ? grouped(m->rate.median) : "";
+}
+
+const Row* find(const Run& run, const Placement& p, std::string_view mech, std::size_t size) {
+    for (const auto& r : run.rows)
+        if (r.where == &p && r.mech->name == mech && r.size == size) return &r;
+    return nullptr;
+}
+
+void print_failures(std::FILE* out, const Run& run) {
+    for (const auto& r : run.rows)
+        for (const auto* m : {&r.pingpong, &r.stream})
+            if (*m && !(*m)->ok())
+                std::fprintf(out, "FAILED %s, %s, %s, %s: %s\n", r.where->name.c_str(), std::string(r.mech->name).c_str(),
+                             size_name(r.size).c_str(), m == &r.pingpong ? "ping-pong" : "stream", (*m)->error.c_str());
+}
+
+}  // namespace
+
+std::string size_name(std::size_t b) {
+    if (b >= (1 << 20) && b % (1 << 20) == 0) return std::to_string(b >> 20) + " MiB";
+    if (b >= 1024 && b % 1024 == 0) return std::to_string(b >> 10) + " KiB";
+    return std::to_string(b) + " B";
+}
+
+Machine describe_machine() {
+    Machine m;
+    utsname u{};
+    kit::check(::uname(&u), "uname");
+    m.kernel = std::string(u.sysname) + " " + u.release + " " + u.machine;
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    bool hypervisor = false;
+    for (std::string line; std::getline(cpuinfo, line);) {
+        if (m.cpu_model.empty() && line.rfind("model name", 0) == 0) m.cpu_model = line.substr(line.find(':') + 2);
+        if (line.rfind("flags", 0) == 0 && line.find(" hypervisor") != std::string::npos) hypervisor = true;
+    }
+    m.virtualised = hypervisor ? "yes (virtual machine: cpuinfo has the hypervisor flag)"
+                               : "no hypervisor flag in /proc/cpuinfo";
+    m.cores = int(::sysconf(_SC_NPROCESSORS_ONLN));
+    char date[32];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    m.date = date;
+    m.clock_ns = clock_cost_ns();
+    return m;
+}
+
+void print_tables(std::FILE* out, const Run& run) {
+    const Machine& mc = run.machine;
+    std::fprintf(out, "ipc_bench: %s | %s | %d CPUs | virtualised: %s\n", mc.kernel.c_str(), mc.cpu_model.c_str(),
+                 mc.cores, mc.virtualised.c_str());
+    std::fprintf(out, "%s | %d repetitions x %lld ms per cell, median shown | one clock read costs %.0f ns "
+                 "(inside every latency sample)\n", mc.date.c_str(), run.settings.reps,
+                 static_cast<long long>(run.settings.budget.count()), mc.clock_ns);
+    const bool seed_cols = std::find(run.sizes.begin(), run.sizes.end(), 100) != run.sizes.end() &&
+                           std::find(run.sizes.begin(), run.sizes.end(), 1024) != run.sizes.end();
+    for (const auto& p : run.placements) {
+        std::fprintf(out, "\n== Round trips per second (ping-pong; the seed's \"msg/s\"), placement %s: CPU %d <-> CPU %d ==\n",
+                     p.name.c_str(), p.cpu_a, p.cpu_b);
+        std::fprintf(out, "%-28s", "mechanism");
+        for (auto s : run.sizes) std::fprintf(out, " %12s", size_name(s).c_str());
+        if (seed_cols) std::fprintf(out, " %12s %12s %7s %7s", "seed 100 B", "seed 1 KiB", "/seed", "/seed");
+        std::fprintf(out, "\n");
+        for (const auto& m : mechanisms()) {
+            if (!m.make || !find(run, p, m.name, run.sizes.front())) continue;
+            std::fprintf(out, "%-28s", std::string(m.label).c_str());
+            for (auto s : run.sizes) std::fprintf(out, " %12s", cell_text(find(run, p, m.name, s)->pingpong).c_str());
+            if (seed_cols && !m.seed_row.empty()) {
+                auto ratio = [&](std::size_t s, double seed) {
+                    const auto& pp = find(run, p, m.name, s)->pingpong;
+                    return (seed > 0 && pp && pp->ok()) ? fixed(pp->rate.median / seed, 2) : std::string("-");
+                };
+                std::fprintf(out, " %12s %12s %7s %7s", m.seed_100 ? grouped(m.seed_100).c_str() : "--broken--",
+                             m.seed_1k ? grouped(m.seed_1k).c_str() : "--broken--", ratio(100, m.seed_100).c_str(),
+                             ratio(1024, m.seed_1k).c_str());
+            }
+            std::fprintf(out, "\n");
+        }
+        if (seed_cols)
+            std::fprintf(out, "%-28s %12s %12s %12s %12s   (not measured: the kit depends on nothing)\n",
+                         "ZeroMQ (TCP)", "-", "-", "24,901", "22,679");
+    }
+    for (const auto& p : run.placements) {
+        std::fprintf(out, "\n== Latency of one round trip and streaming throughput, placement %s ==\n", p.name.c_str());
+        std::fprintf(out, "%-28s %8s %9s %9s %9s %23s %14s %9s\n", "mechanism", "size", "p50 us", "p99 us", "p99.9 us",
+                     "round trips/s [min-max]", "stream msgs/s", "MB/s");
+        for (const auto& r : run.rows) {
+            if (r.where != &p || !r.mech->make || (r.mech->fixed_size && r.size != run.sizes.front())) continue;
+            const std::size_t bytes = r.mech->fixed_size ? r.mech->fixed_size : r.size;
+            std::string lat[3] = {"-", "-", "-"}, range = cell_text(r.pingpong);
+            if (r.pingpong && r.pingpong->ok()) {
+                char b[3][32];
+                std::snprintf(b[0], 32, "%.2f", r.pingpong->p50_us), std::snprintf(b[1], 32, "%.2f", r.pingpong->p99_us),
+                    std::snprintf(b[2], 32, "%.2f", r.pingpong->p999_us);
+                lat[0] = b[0], lat[1] = b[1], lat[2] = b[2];
+                range = grouped(r.pingpong->rate.min) + "-" + grouped(r.pingpong->rate.max);
+            }
+            const bool st_ok = r.stream && r.stream->ok();
+            std::fprintf(out, "%-28s %8s %9s %9s %9s %23s %14s %9s\n", std::string(r.mech->label).c_str(),
+                         size_name(bytes).c_str(), lat[0].c_str(), lat[1].c_str(), lat[2].c_str(), range.c_str(),
+                         cell_text(r.stream).c_str(), st_ok ? grouped(r.stream->rate.median * double(bytes) / 1e6).c_str() : "-");
+        }
+    }
+    std::fprintf(out, "\n== Reference rows and each mechanism's distance from them ==\n");
+    for (const auto& p : run.placements) {
+        const Row* line = find(run, p, "cache-line", run.sizes.front());
+        const Row* copy = find(run, p, "memcpy", run.sizes.front());
+        const bool line_ok = line && line->pingpong && line->pingpong->ok();
+        const bool copy_ok = copy && copy->stream && copy->stream->ok();
+        const double floor_us = line_ok ? line->pingpong->p50_us : 0;  // medians resist preemptions
+        const double copy_mbs = copy_ok ? copy->stream->rate.median / 1e6 : 0;
+        std::fprintf(out, "placement %s: cache-line round trip %s, memcpy %s\n", p.name.c_str(),
+                     line_ok ? ("p50 " + fixed(floor_us * 1e3, 0) + " ns").c_str()
+                             : "not measured (a pure spin needs two CPUs)",
+                     copy_ok ? (grouped(copy_mbs) + " MB/s").c_str() : "not measured");
+        const std::size_t s = run.sizes.back();
+        std::fprintf(out, "  %-28s %10s %18s %14s\n", ("at " + size_name(s)).c_str(), "p50 trip", "x cache-line floor",
+                     "% of memcpy");
+        for (const auto& m : mechanisms()) {
+            const Row* r = find(run, p, m.name, s);
+            if (m.reference || !r || !r->pingpong || !r->pingpong->ok()) continue;
+            const double rt_us = r->pingpong->p50_us;
+            const std::size_t bytes = m.fixed_size ? m.fixed_size : s;
+            const bool st = r->stream && r->stream->ok() && copy_ok;
+            std::fprintf(out, "  %-28s %7.2f us %18s %14s\n", std::string(m.label).c_str(), rt_us,
+                         line_ok ? (fixed(rt_us / floor_us, 1) + " x").c_str() : "-",
+                         st ? (fixed(100 * r->stream->rate.median * double(bytes) / 1e6 / copy_mbs, 1) + " %").c_str() : "-");
+        }
+    }
+    // The targets the ring is built for, checked in this run's own numbers (never in a test).
+    for (const auto& p : run.placements) {
+        const Row* line = find(run, p, "cache-line", run.sizes.front());
+        const Row* copy = find(run, p, "memcpy", run.sizes.front());
+        const Row* ring_small = find(run, p, "shm-ring", run.sizes.front());
+        const Row* ring_1k = find(run, p, "shm-ring", 1024);
+        auto ok = [](const Row* r, bool stream) {
+            if (!r) return false;
+            const auto& m = stream ? r->stream : r->pingpong;
+            return m && m->ok();
+        };
+        if (p.cpu_a == p.cpu_b) continue;
+        if (ok(line, false) && ok(ring_small, false))
+            std::fprintf(out, "target, %s: shm ring round trip at %s = %.2f x the cache-line floor by p50 (%.2f vs %.2f us; goal: within 2 x)\n",
+                         p.name.c_str(), size_name(run.sizes.front()).c_str(), ring_small->pingpong->p50_us / line->pingpong->p50_us,
+                         ring_small->pingpong->p50_us, line->pingpong->p50_us);
+        if (ok(copy, true) && ok(ring_1k, true))
+            std::fprintf(out, "target, %s: shm ring streaming 1 KiB = %.0f %% of memcpy (%s vs %s MB/s; goal: at least 50 %%)\n",
+                         p.name.c_str(), 100 * ring_1k->stream->rate.median * 1024 / copy->stream->rate.median,
+                         grouped(ring_1k->stream->rate.median * 1024 / 1e6).c_str(), grouped(copy->stream->rate.median / 1e6).c_str());
+    }
+    print_failures(out, run);
+}
+
+}  // namespace bench

@@ -1,0 +1,34 @@
+// roles.hpp — the two sides of a cell, as each child runs them, and what a child reports.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "bench.hpp"
+#include "harness.hpp"
+
+namespace bench {
+
+using Clock = std::chrono::steady_clock;
+inline constexpr int kMaxReps = 16;
+inline constexpr std::size_t kMaxSamples = std::size_t(1) << 22;  // latency samples per cell
+
+// What a child sends back to the parent: plain bytes, smaller than PIPE_BUF (one atomic write).
+struct Report {
+    char error[200] = {};
+    int reps = 0;
+    double rate[kMaxReps] = {};
+    double p50_us = 0, p99_us = 0, p999_us = 0;
+    std::uint64_t count = 0;
+};
+
+// Ping-pong: a sends and times each round trip, b answers. Stream: a sends, b counts and times.
+void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r);
+void pingpong_b(Endpoint& ep, std::size_t size);
+void stream_a(Endpoint& ep, std::size_t size, const Settings& s);
+void stream_b(Endpoint& ep, std::size_t size, Report& r);
+// The ceiling reference: one process copying a buffer larger than this machine's L2 cache.
+void memcpy_a(const Settings& s, Report& r);
+
+}  // namespace bench

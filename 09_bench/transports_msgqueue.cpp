@@ -1,0 +1,131 @@
+// transports_msgqueue.cpp — System V and POSIX message queues (消息队列). One queue per
+// direction. A queue takes messages of at most msgmax (System V, /proc/sys/kernel/msgmax) or
+// mq_msgsize (POSIX, at most /proc/sys/fs/mqueue/msgsize_max) bytes; larger messages travel
+// as several queue messages, in order.
+#include <fcntl.h>
+#include <mqueue.h>
+#include <sys/msg.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "bench.hpp"
+#include "kit/check.hpp"
+#include "kit/names.hpp"
+#include "kit/proc.hpp"
+
+namespace bench {
+namespace {
+
+std::size_t limit_from(const char* path, std::size_t fallback) {
+    return std::size_t(kit::read_long_file(path).value_or(long(fallback)));
+}
+
+class SysvEndpoint final : public Endpoint {
+public:
+    SysvEndpoint(int tx, int rx, std::size_t piece) : tx_(tx), rx_(rx), piece_(piece), buf_(sizeof(long) + piece) {}
+    void send(std::span<const std::byte> msg) override {
+        send_pieces(msg, piece_, [&](std::span<const std::byte> p) {
+            const long type = 1;  // msgsnd wants a positive type first, then the bytes
+            std::memcpy(buf_.data(), &type, sizeof type);
+            std::memcpy(buf_.data() + sizeof type, p.data(), p.size());
+            while (::msgsnd(tx_, buf_.data(), p.size(), 0) == -1) {
+                if (errno != EINTR) throw kit::SysError(errno, "msgsnd");
+            }
+        });
+    }
+    void recv(std::span<std::byte> msg) override {
+        for (std::size_t off = 0; off < msg.size();) {
+            ssize_t n = ::msgrcv(rx_, buf_.data(), piece_, 0, 0);
+            if (n == -1 && errno == EINTR) continue;
+            kit::check(n, "msgrcv");
+            if (std::size_t(n) > msg.size() - off) throw std::runtime_error("msgrcv: oversized piece");
+            std::memcpy(msg.data() + off, buf_.data() + sizeof(long), std::size_t(n));
+            off += std::size_t(n);
+        }
+    }
+
+private:
+    int tx_, rx_;
+    std::size_t piece_;
+    std::vector<std::byte> buf_;  // struct msgbuf: long mtype, then the text
+};
+
+class SysvLink final : public Link {
+public:
+    explicit SysvLink(std::size_t size)
+        : ab_(kit::msg_guard(kit::check(::msgget(IPC_PRIVATE, 0600), "msgget"))),
+          ba_(kit::msg_guard(kit::check(::msgget(IPC_PRIVATE, 0600), "msgget"))),
+          piece_(std::min(size, limit_from("/proc/sys/kernel/msgmax", 8192))) {}
+    std::unique_ptr<Endpoint> open(Role role, pid_t) override {
+        if (role == Role::a) return std::make_unique<SysvEndpoint>(ab_.id(), ba_.id(), piece_);
+        return std::make_unique<SysvEndpoint>(ba_.id(), ab_.id(), piece_);
+    }
+
+private:
+    kit::SysvGuard ab_, ba_;  // IPC_RMID by the parent when the cell ends
+    std::size_t piece_;
+};
+
+class PosixEndpoint final : public Endpoint {
+public:
+    PosixEndpoint(const char* tx, const char* rx, std::size_t piece)
+        : tx_(kit::check(::mq_open(tx, O_WRONLY | O_CLOEXEC), "mq_open")),
+          rx_(kit::check(::mq_open(rx, O_RDONLY | O_CLOEXEC), "mq_open")), piece_(piece), buf_(piece) {}
+    ~PosixEndpoint() override { ::mq_close(tx_), ::mq_close(rx_); }
+    PosixEndpoint(const PosixEndpoint&) = delete;
+    PosixEndpoint& operator=(const PosixEndpoint&) = delete;
+    void send(std::span<const std::byte> msg) override {
+        send_pieces(msg, piece_, [&](std::span<const std::byte> p) {
+            while (::mq_send(tx_, reinterpret_cast<const char*>(p.data()), p.size(), 0) == -1) {
+                if (errno != EINTR) throw kit::SysError(errno, "mq_send");
+            }
+        });
+    }
+    void recv(std::span<std::byte> msg) override {
+        for (std::size_t off = 0; off < msg.size();) {
+            // mq_receive needs a buffer of at least mq_msgsize; receive there, then place it.
+            ssize_t n = ::mq_receive(rx_, reinterpret_cast<char*>(buf_.data()), buf_.size(), nullptr);
+            if (n == -1 && errno == EINTR) continue;
+            kit::check(n, "mq_receive");
+            if (std::size_t(n) > msg.size() - off) throw std::runtime_error("mq_receive: oversized piece");
+            std::memcpy(msg.data() + off, buf_.data(), std::size_t(n));
+            off += std::size_t(n);
+        }
+    }
+
+private:
+    mqd_t tx_, rx_;
+    std::size_t piece_;
+    std::vector<std::byte> buf_;
+};
+
+class PosixLink final : public Link {
+public:
+    explicit PosixLink(std::size_t size)
+        : ab_(kit::mq_unlink_guard(kit::unique_posix_name("bench-ab"))),
+          ba_(kit::mq_unlink_guard(kit::unique_posix_name("bench-ba"))),
+          piece_(std::min(size, limit_from("/proc/sys/fs/mqueue/msgsize_max", 8192))) {
+        mq_attr attr{};
+        attr.mq_maxmsg = std::min(10L, kit::read_long_file("/proc/sys/fs/mqueue/msg_max").value_or(10));
+        attr.mq_msgsize = long(piece_);
+        for (const auto* g : {&ab_, &ba_})
+            ::mq_close(kit::check(::mq_open(g->c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &attr), "mq_open"));
+    }
+    std::unique_ptr<Endpoint> open(Role role, pid_t) override {
+        if (role == Role::a) return std::make_unique<PosixEndpoint>(ab_.c_str(), ba_.c_str(), piece_);
+        return std::make_unique<PosixEndpoint>(ba_.c_str(), ab_.c_str(), piece_);
+    }
+
+private:
+    kit::NameGuard ab_, ba_;  // mq_unlink by the parent when the cell ends
+    std::size_t piece_;
+};
+
+}  // namespace
+
+std::unique_ptr<Link> make_sysv_mq(std::size_t size) { return std::make_unique<SysvLink>(size); }
+std::unique_ptr<Link> make_posix_mq(std::size_t size) { return std::make_unique<PosixLink>(size); }
+
+}  // namespace bench

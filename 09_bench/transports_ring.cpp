@@ -1,0 +1,164 @@
+// transports_ring.cpp — a lock-free single-producer single-consumer byte ring per direction in
+// shared memory (共享内存环形缓冲区), two rows:
+//   shm-ring    the rings in a POSIX shared-memory object (shm_open)
+//   mmap-file   the same rings in a regular file mapped MAP_SHARED
+// A side that finds its ring empty (or full) spins while the peer runs on another CPU, then
+// sleeps on a futex; head, tail and each sleeping flag live on their own cache line, apart from
+// the payload.
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+#include "bench.hpp"
+#include "kit/names.hpp"
+#include "mapping.hpp"
+
+namespace bench {
+namespace {
+
+constexpr std::uint32_t kRingBytes = 1u << 20;  // a power of two: positions wrap for free
+// Spin only while the peer last ran on another CPU (the kernel's optimistic spinning asks the
+// same question: is the lock owner running elsewhere?). Sharing our CPU, the peer cannot run
+// while we spin, so we go straight to the futex.
+constexpr int kSpins = 2048;  // ~40 µs of pause (~20 ns each here) before sleeping
+struct Ring {
+    alignas(64) std::atomic<std::uint32_t> head;  // bytes consumed (written by the consumer)
+    alignas(64) std::atomic<std::uint32_t> tail;  // bytes produced (written by the producer)
+    alignas(64) std::atomic<std::uint32_t> consumer_sleeps;  // 1 while it may sleep on tail
+    alignas(64) std::atomic<std::uint32_t> producer_sleeps;  // 1 while it may sleep on head
+    alignas(64) std::atomic<int> producer_cpu, consumer_cpu;  // where each side last waited, + 1
+    alignas(64) std::byte data[kRingBytes];
+};
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+
+long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t val) {
+    // Not FUTEX_PRIVATE_FLAG: the word lives in memory shared between processes.
+    return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, val, nullptr, nullptr, 0);
+}
+
+// Waits until `word` differs from `seen`: spin first if the peer is on another CPU (it may be
+// about to publish), then raise our own sleeping flag and sleep on the futex. Only the waiter
+// writes its flag, so a publisher can never clear an announcement it has not answered.
+void wait_while(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleeps, std::uint32_t seen,
+                int my_cpu, const std::atomic<int>& peer_cpu) {
+    if (peer_cpu.load(std::memory_order_relaxed) != my_cpu) {
+        for (int i = 0; i < kSpins; ++i) {
+            if (word.load(std::memory_order_acquire) != seen) return;
+            pause_cpu();
+        }
+    }
+    sleeps.store(1, std::memory_order_seq_cst);
+    // Flag first, then look: either we see the new value, or the publisher sees our flag
+    // (both are seq_cst). FUTEX_WAIT sleeps only if the word still equals `seen`.
+    while (word.load(std::memory_order_seq_cst) == seen)
+        if (futex(&word, FUTEX_WAIT, seen) == -1 && errno != EAGAIN && errno != EINTR)
+            throw kit::SysError(errno, "futex wait");
+    sleeps.store(0, std::memory_order_relaxed);
+}
+
+// Stores the new position, and wakes the peer if it has said it may be asleep.
+void publish(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleeps, std::uint32_t value) {
+    word.store(value, std::memory_order_seq_cst);
+    if (sleeps.load(std::memory_order_seq_cst))  // only then pay for a system call
+        kit::check(futex(&word, FUTEX_WAKE, 1), "futex wake");
+}
+
+class RingEndpoint final : public Endpoint {
+public:
+    RingEndpoint(Ring* tx, Ring* rx) : tx_(tx), rx_(rx) {}
+    void send(std::span<const std::byte> msg) override {
+        Ring& r = *tx_;
+        std::uint32_t tail = r.tail.load(std::memory_order_relaxed);
+        while (!msg.empty()) {
+            // Read the consumer's line only when our cached view says full: each read of a line
+            // the other CPU writes is a cache miss.
+            if (tail - head_ == kRingBytes) head_ = r.head.load(std::memory_order_acquire);
+            const std::uint32_t head = head_;
+            if (tail - head == kRingBytes) {
+                wait_while(r.head, r.producer_sleeps, head, note_cpu(), r.consumer_cpu);
+                continue;
+            }
+            const std::uint32_t at = tail % kRingBytes;
+            const std::size_t n = std::min<std::size_t>({msg.size(), kRingBytes - (tail - head), kRingBytes - at});
+            std::memcpy(r.data + at, msg.data(), n);
+            tail += std::uint32_t(n);
+            msg = msg.subspan(n);
+            publish(r.tail, r.consumer_sleeps, tail);
+        }
+    }
+    void recv(std::span<std::byte> msg) override {
+        Ring& r = *rx_;
+        std::uint32_t head = r.head.load(std::memory_order_relaxed);
+        while (!msg.empty()) {
+            if (tail_ == head) tail_ = r.tail.load(std::memory_order_acquire);
+            const std::uint32_t tail = tail_;
+            if (tail == head) {
+                wait_while(r.tail, r.consumer_sleeps, tail, note_cpu(), r.producer_cpu);
+                continue;
+            }
+            const std::uint32_t at = head % kRingBytes;
+            const std::size_t n = std::min<std::size_t>({msg.size(), tail - head, kRingBytes - at});
+            std::memcpy(msg.data(), r.data + at, n);
+            head += std::uint32_t(n);
+            msg = msg.subspan(n);
+            publish(r.head, r.producer_sleeps, head);
+        }
+    }
+
+private:
+    // Where this process runs now (+1, so 0 means unknown), written where the peer looks: as
+    // producer of our tx ring and consumer of our rx ring.
+    int note_cpu() {
+        const int cpu = ::sched_getcpu() + 1;
+        if (cpu != cpu_) {  // written only when it changes: the line stays in the peer's cache
+            cpu_ = cpu;
+            tx_->producer_cpu.store(cpu, std::memory_order_relaxed);
+            rx_->consumer_cpu.store(cpu, std::memory_order_relaxed);
+        }
+        return cpu;
+    }
+
+    Ring *tx_, *rx_;
+    int cpu_ = 0;
+    std::uint32_t head_ = 0, tail_ = 0;  // last seen consumer and producer positions
+};
+
+class RingLink final : public Link {
+public:
+    // fd: a POSIX shared-memory object or a regular file, already sized for two rings.
+    explicit RingLink(kit::NameGuard name, kit::Fd fd)
+        : name_(std::move(name)), fd_(std::move(fd)), map_(fd_.get(), 2 * sizeof(Ring)) {}
+    std::unique_ptr<Endpoint> open(Role role, pid_t) override {
+        Ring* ab = reinterpret_cast<Ring*>(map_.data());  // zero-filled by ftruncate: empty rings
+        return role == Role::a ? std::make_unique<RingEndpoint>(ab, ab + 1) : std::make_unique<RingEndpoint>(ab + 1, ab);
+    }
+
+private:
+    kit::NameGuard name_;
+    kit::Fd fd_;
+    Mapping map_;
+};
+
+}  // namespace
+
+std::unique_ptr<Link> make_shm_ring(std::size_t) {
+    auto name = kit::shm_unlink_guard(kit::unique_posix_name("bench-ring"));
+    int fd = kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), "shm_open");
+    return std::make_unique<RingLink>(std::move(name), sized(fd, 2 * sizeof(Ring)));
+}
+
+std::unique_ptr<Link> make_mmap_file(std::size_t) {
+    auto path = kit::unlink_guard(kit::unique_temp_path("bench-ring.map"));
+    int fd = kit::check(::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), "open");
+    return std::make_unique<RingLink>(std::move(path), sized(fd, 2 * sizeof(Ring)));
+}
+
+
+}  // namespace bench
