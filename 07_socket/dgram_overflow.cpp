@@ -1,5 +1,7 @@
-// dgram_overflow — a full receiver: UDP drops datagrams, a Unix-domain datagram
-// socket makes the sender wait (here: EAGAIN) and never drops one.
+// dgram_overflow — a receiver that reads nothing: UDP drops datagrams, a
+// Unix-domain datagram socket makes the sender wait (here: EAGAIN) and never
+// drops one. (AF_UNIX charges unread datagrams to the SENDER's SO_SNDBUF, and a
+// named receiver's queue to net.unix.max_dgram_qlen; SO_RCVBUF plays no part.)
 //
 // Run:    ./dgram_overflow [COUNT]          default 200 datagrams of 1000 bytes
 // Prints: for each kind, how many sends succeeded and how many datagrams the
@@ -68,7 +70,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "[COUNT]", [](auto args) {
         if (args.size() > 1) throw kit::UsageError{"too many arguments"};
         const long count = args.empty() ? 200 : kit::parse_long(args[0], 1, 100000);
-        const int small = 16 * 1024;  // the kernel doubles this and keeps a floor
+        const int small = 16 * 1024;  // UDP: the kernel doubles this and keeps a floor
 
         auto addr = sock::inet4("127.0.0.1", 0);
         kit::Fd rx(kit::check(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket"));
@@ -86,8 +88,6 @@ int main(int argc, char** argv) {
         int sv[2];
         kit::check(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), "socketpair");
         kit::Fd utx(sv[0]), urx(sv[1]);
-        kit::check(::setsockopt(urx.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small),
-                   "setsockopt");
         Result unix_dgram = flood(utx.get(), urx.get(), count);
         std::printf("AF_UNIX DGRAM: %ld sent OK, %ld EAGAIN, %ld received, %ld dropped\n",
                     unix_dgram.sent, unix_dgram.refused, unix_dgram.received, unix_dgram.dropped);

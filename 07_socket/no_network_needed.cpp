@@ -36,9 +36,11 @@ int main(int argc, char** argv) {
             std::ifstream dev("/proc/net/dev");
             std::string line, names;
             for (int i = 0; std::getline(dev, line); ++i)
-                if (i >= 2)
-                    names += " " + line.substr(line.find_first_not_of(' '),
-                                               line.find(':') - line.find_first_not_of(' '));
+                if (i >= 2) {
+                    const auto start = line.find_first_not_of(' ');
+                    names += ' ';
+                    names += line.substr(start, line.find(':') - start);
+                }
             std::printf("new network namespace, interfaces:%s (all down)\n", names.c_str());
 
             int sv[2];

@@ -2,9 +2,11 @@
 //
 // Run:    ./peer_credentials
 // Prints: the pid/uid/gid the kernel reports for the connecting process, next to
-//         what that process says about itself. Run as root, the child first
-//         switches to uid/gid 65534 (nobody), so the two uids differ from ours:
-//         the credentials are the peer's, taken by the kernel at connect().
+//         what that process says about itself. Where it may (root with
+//         CAP_SETUID and CAP_SETGID) the child first switches to uid/gid 65534
+//         (nobody), so the uids differ from ours: the credentials are the
+//         peer's, taken by the kernel at connect().
+#include <linux/capability.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include "kit/check.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
+#include "kit/proc.hpp"
 #include "socket_addr.hpp"
 
 int main(int argc, char** argv) {
@@ -31,7 +34,9 @@ int main(int argc, char** argv) {
         std::fflush(nullptr);
         pid_t pid = kit::check(::fork(), "fork");
         if (pid == 0) {
-            if (::getuid() == 0) {  // drop privileges so the peer is visibly someone else
+            // Drop privileges so the peer is visibly someone else (uid 0 alone
+            // is not enough: a container's root may lack CAP_SETUID).
+            if (kit::has_capability(CAP_SETUID) && kit::has_capability(CAP_SETGID)) {
                 kit::check(::setgid(65534), "setgid");
                 kit::check(::setuid(65534), "setuid");
             }

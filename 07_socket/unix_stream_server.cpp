@@ -1,7 +1,7 @@
 // unix_stream_server — a Unix-domain stream server bound to a filesystem path.
 //
-// Run:    ./unix_stream_server [PATH [CLIENTS]]      (then, elsewhere: ./unix_stream_client PATH
-// hi)
+// Run:    ./unix_stream_server [PATH [CLIENTS]]
+//         then, in another terminal: ./unix_stream_client PATH hi
 //         Without PATH it picks a unique one under $TMPDIR (or /tmp) and prints it.
 // Prints: "listening on PATH", then for each client the bytes it echoed back in
 //         upper case; after CLIENTS clients (default 1) it removes PATH and exits.
