@@ -3,11 +3,11 @@
 // changes its own copy. Only a MAP_SHARED mapping is the same memory in both.
 // (Stevens' incr1 → incr2private → incr3 progression, in one program.)
 //
-//   ./anon_shared_fork
-//   prints: child wrote 42 into all three
-//           ordinary global:               parent sees 0
-//           MAP_PRIVATE | MAP_ANONYMOUS:   parent sees 0
-//           MAP_SHARED  | MAP_ANONYMOUS:   parent sees 42
+// Run:    ./anon_shared_fork
+// Prints: child wrote 42 into all three
+//         ordinary global:               parent sees 0
+//         MAP_PRIVATE | MAP_ANONYMOUS:   parent sees 0
+//         MAP_SHARED  | MAP_ANONYMOUS:   parent sees 42
 #include <sys/mman.h>
 #include <unistd.h>
 

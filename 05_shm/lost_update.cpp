@@ -5,12 +5,12 @@
 // computed from the 5 it read, so A's update is lost: 7, not 8.
 // (lost_update_semaphore, lost_update_mutex and lost_update_atomic fix it.)
 //
-//   ./lost_update
-//   prints: A read 5
-//           B read 5
-//           A wrote 6
-//           B wrote 7
-//           value = 7, expected 8: A's update was lost
+// Run:    ./lost_update
+// Prints: A read 5
+//         B read 5
+//         A wrote 6
+//         B wrote 7
+//         value = 7, expected 8: A's update was lost
 #include <sys/mman.h>
 #include <unistd.h>
 

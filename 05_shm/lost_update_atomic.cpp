@@ -10,10 +10,10 @@
 // It works between processes only because the type is lock-free: a
 // non-lock-free atomic hides a lock in the library, in each process's own memory.
 //
-//   ./lost_update_atomic [PROCS ITERS]     (default 4 50000)
-//   prints: A: load() -> 5 / B: load() -> 5 / A: store(6) / B: store(7)
-//           load/store: value = 7, expected 8: A's update was lost
-//           fetch_add: 4 processes x 50000 increments: 200000, expected 200000
+// Run:    ./lost_update_atomic [PROCS ITERS]     (default 4 50000)
+// Prints: A: load() -> 5 / B: load() -> 5 / A: store(6) / B: store(7)
+//         load/store: value = 7, expected 8: A's update was lost
+//         fetch_add: 4 processes x 50000 increments: 200000, expected 200000
 #include <sys/mman.h>
 #include <unistd.h>
 

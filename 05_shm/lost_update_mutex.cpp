@@ -6,13 +6,13 @@
 //     waits and reads A's 6, so the result is 8.
 //  2. PROCS processes each add 1 ITERS times: the total is exact.
 //
-//   ./lost_update_mutex [PROCS ITERS]     (default 4 50000)
-//   prints: A read 5 (holding the mutex)
-//           B: pthread_mutex_trylock -> EBUSY, so B waits
-//           A wrote 6 and unlocked
-//           B read 6, wrote 8
-//           value = 8, expected 8
-//           4 processes x 50000 increments: 200000, expected 200000
+// Run:    ./lost_update_mutex [PROCS ITERS]     (default 4 50000)
+// Prints: A read 5 (holding the mutex)
+//         B: pthread_mutex_trylock -> EBUSY, so B waits
+//         A wrote 6 and unlocked
+//         B read 6, wrote 8
+//         value = 8, expected 8
+//         4 processes x 50000 increments: 200000, expected 200000
 #include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>

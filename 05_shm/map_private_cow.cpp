@@ -6,14 +6,14 @@
 // the page, and from then on the private view never sees the object again —
 // and the object never sees the private write.
 //
-//   ./map_private_cow
-//   prints: child: wrote "child v1" through MAP_SHARED
-//           parent: MAP_PRIVATE before writing:  "child v1"
-//           parent: wrote "parent's copy" through MAP_PRIVATE
-//           parent: MAP_SHARED (the object):     "child v1"
-//           child: wrote "child v2" through MAP_SHARED
-//           parent: MAP_PRIVATE after writing:   "parent's copy"
-//           parent: MAP_SHARED (the object):     "child v2"
+// Run:    ./map_private_cow
+// Prints: child: wrote "child v1" through MAP_SHARED
+//         parent: MAP_PRIVATE before writing:  "child v1"
+//         parent: wrote "parent's copy" through MAP_PRIVATE
+//         parent: MAP_SHARED (the object):     "child v1"
+//         child: wrote "child v2" through MAP_SHARED
+//         parent: MAP_PRIVATE after writing:   "parent's copy"
+//         parent: MAP_SHARED (the object):     "child v2"
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>

@@ -4,12 +4,12 @@
 // mapping and read()/write() use the same page-cache pages. msync() is about
 // reaching the disk, not about other processes seeing the bytes.
 //
-//   ./mmap_file
-//   prints: file /tmp/ipckit-...-mapped: 4096 bytes, mapped MAP_SHARED
-//           child <pid>: open + mmap, stored "stored by child <pid>"
-//           parent, through its mapping: "stored by child <pid>"
-//           parent, through pread():     "stored by child <pid>"
-//           msync(MS_SYNC): written back to the file system
+// Run:    ./mmap_file
+// Prints: file /tmp/ipckit-...-mapped: 4096 bytes, mapped MAP_SHARED
+//         child <pid>: open + mmap, stored "stored by child <pid>"
+//         parent, through its mapping: "stored by child <pid>"
+//         parent, through pread():     "stored by child <pid>"
+//         msync(MS_SYNC): written back to the file system
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>

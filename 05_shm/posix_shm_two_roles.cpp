@@ -4,12 +4,12 @@
 // itself, re-executed with execv, so nothing is inherited but the name — which
 // opens the same name, maps it, reads the greeting and writes a reply.
 //
-//   ./posix_shm_two_roles            (the writer; runs "reader <name>" itself)
-//   ./posix_shm_two_roles reader /name
-//   prints: writer: shm_open /ipckit-...-greeting, ftruncate 4096, mmap, wrote "hello, reader"
-//           reader <pid>: shm_open + mmap of 4096 bytes, read "hello, reader"
-//           writer: reply "hello, writer <pid>"
-//           writer: shm_unlink /ipckit-...-greeting
+// Run:    ./posix_shm_two_roles            (the writer; runs "reader <name>" itself)
+//         ./posix_shm_two_roles reader /name
+// Prints: writer: shm_open /ipckit-...-greeting, ftruncate 4096, mmap, wrote "hello, reader"
+//         reader <pid>: shm_open + mmap of 4096 bytes, read "hello, reader"
+//         writer: reply "hello, writer <pid>"
+//         writer: shm_unlink /ipckit-...-greeting
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>

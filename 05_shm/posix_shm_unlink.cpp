@@ -4,12 +4,12 @@
 // processes that hold it. The memory is freed when the last mapping goes.
 // A new object under the same name is a different, empty object.
 //
-//   ./posix_shm_unlink
-//   prints: mapped /ipckit-...-unlinked; a child holds the mapping too
-//           shm_unlink done: shm_open(name) -> ENOENT, /dev/shm entry: gone
-//           child: wrote "written after the unlink"
-//           parent read: "written after the unlink"
-//           shm_open(name, O_CREAT) again: a new object of 0 bytes
+// Run:    ./posix_shm_unlink
+// Prints: mapped /ipckit-...-unlinked; a child holds the mapping too
+//         shm_unlink done: shm_open(name) -> ENOENT, /dev/shm entry: gone
+//         child: wrote "written after the unlink"
+//         parent read: "written after the unlink"
+//         shm_open(name, O_CREAT) again: a new object of 0 bytes
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>

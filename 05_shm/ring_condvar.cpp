@@ -6,11 +6,11 @@
 // the ring goes on. Then PRODUCERS send ITEMS each to CONSUMERS; the parent
 // checks every item arrived exactly once and in order per producer.
 //
-//   ./ring_condvar [PRODUCERS CONSUMERS ITEMS]     (default 3 2 1000)
-//   prints: process <pid> killed by SIGKILL while holding the mutex
-//           consumer 0 took <n> items, consumer 1 took <m> items
-//           3000 items from 3 producers through 8 slots: each exactly once, in order per producer
-//           EOWNERDEAD recoveries: 1
+// Run:    ./ring_condvar [PRODUCERS CONSUMERS ITEMS]     (default 3 2 1000)
+// Prints: process <pid> killed by SIGKILL while holding the mutex
+//         consumer 0 took <n> items, consumer 1 took <m> items
+//         3000 items from 3 producers through 8 slots: each exactly once, in order per producer
+//         EOWNERDEAD recoveries: 1
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>

@@ -5,9 +5,9 @@
 // item arrived exactly once and, per producer, in the order it was sent.
 // Producers block when the ring is full, consumers when it is empty.
 //
-//   ./ring_semaphores [PRODUCERS CONSUMERS ITEMS]     (default 3 2 1000)
-//   prints: consumer 0 took <n> items, consumer 1 took <m> items
-//           3000 items from 3 producers through 8 slots: each exactly once, in order per producer
+// Run:    ./ring_semaphores [PRODUCERS CONSUMERS ITEMS]     (default 3 2 1000)
+// Prints: consumer 0 took <n> items, consumer 1 took <m> items
+//         3000 items from 3 producers through 8 slots: each exactly once, in order per producer
 #include <sys/mman.h>
 #include <unistd.h>
 

@@ -9,12 +9,12 @@
 // happen before the filter. The kernel still works during the transfer: each
 // first touch of a page is a page fault (ru_minflt), not a system call.
 //
-//   ./shm_no_syscalls
-//   prints: setup before the filter: mmap (1 MiB + a sem_t), sem_init, pipe, fork
-//           child under the filter: sem_wait, 1048576 bytes copied, sem_post, exit 0
-//           parent: all 1048576 bytes arrived; child's minor page faults: <n> (>= 256 pages
-//                   touched)
-//           child that called write() on a pipe: killed by signal 31 (SIGSYS)
+// Run:    ./shm_no_syscalls
+// Prints: setup before the filter: mmap (1 MiB + a sem_t), sem_init, pipe, fork
+//         child under the filter: sem_wait, 1048576 bytes copied, sem_post, exit 0
+//         parent: all 1048576 bytes arrived; child's minor page faults: <n> (>= 256 pages
+//                 touched)
+//         child that called write() on a pipe: killed by signal 31 (SIGSYS)
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <semaphore.h>

@@ -4,8 +4,8 @@
 // producer yields the CPU and tries again; when it is empty, the consumer does.
 // The consumer checks every number arrives, in order.
 //
-//   ./spsc_ring [COUNT]     (default 1000000)
-//   prints: 1000000 numbers through a 1024-slot lock-free ring: all arrived, in order
+// Run:    ./spsc_ring [COUNT]     (default 1000000)
+// Prints: 1000000 numbers through a 1024-slot lock-free ring: all arrived, in order
 #include "spsc_ring.hpp"
 
 #include <sched.h>

@@ -8,12 +8,12 @@
 //  3. When the last process detaches (the child exits), the kernel destroys it:
 //     shmctl(IPC_STAT) fails with EINVAL.
 //
-//   ./sysv_shm_lifecycle
-//   prints: creator <pid> exited; shmget(key) finds segment <id>: "from the creator"
-//           after IPC_RMID: shm_nattch=2 SHM_DEST=yes key=0 (IPC_PRIVATE), shmget(key): ENOENT
-//           child, after IPC_RMID and the parent's shmdt: read "from the creator",
-//                  wrote "still usable"
-//           after the last detach: shmctl(IPC_STAT): EINVAL (destroyed)
+// Run:    ./sysv_shm_lifecycle
+// Prints: creator <pid> exited; shmget(key) finds segment <id>: "from the creator"
+//         after IPC_RMID: shm_nattch=2 SHM_DEST=yes key=0 (IPC_PRIVATE), shmget(key): ENOENT
+//         child, after IPC_RMID and the parent's shmdt: read "from the creator",
+//                wrote "still usable"
+//         after the last detach: shmctl(IPC_STAT): EINVAL (destroyed)
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <unistd.h>

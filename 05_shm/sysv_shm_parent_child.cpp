@@ -3,12 +3,12 @@
 // shmat() and writes a line; the parent attaches it too and reads the line.
 // The two attachments may sit at different addresses: the segment is the same.
 //
-//   ./sysv_shm_parent_child
-//   prints: shmget: segment <id>, 4096 bytes
-//           child <pid>: shmat at 0x..., wrote "hello from child <pid>"
-//           parent: shmat at 0x..., read "hello from child <pid>"
-//           shm_nattch before shmdt: 1
-//           shmctl(IPC_RMID): segment removed
+// Run:    ./sysv_shm_parent_child
+// Prints: shmget: segment <id>, 4096 bytes
+//         child <pid>: shmat at 0x..., wrote "hello from child <pid>"
+//         parent: shmat at 0x..., read "hello from child <pid>"
+//         shm_nattch before shmdt: 1
+//         shmctl(IPC_RMID): segment removed
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <unistd.h>

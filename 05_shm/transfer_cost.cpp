@@ -9,11 +9,11 @@
 //         futex calls of a semaphore someone has to wait on, plus the kernel's
 //         page faults on each first touch of a page.
 //
-//   ./transfer_cost pipe|shm [BYTES]        (default 16777216)
-//   prints: pipe: 16777216 bytes, child made 256 write() calls, parent made <n> read() calls,
-//                 all bytes ok
-//           shm: 16777216 bytes, 1 memcpy into the mapping, child's minor page faults: <n>,
-//                all bytes ok
+// Run:    ./transfer_cost pipe|shm [BYTES]        (default 16777216)
+// Prints: pipe: 16777216 bytes, child made 256 write() calls, parent made <n> read() calls,
+//               all bytes ok
+//         shm: 16777216 bytes, 1 memcpy into the mapping, child's minor page faults: <n>,
+//              all bytes ok
 #include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/resource.h>

@@ -640,7 +640,7 @@ TEST(NoNetwork, UnixSocketsWorkWhereTcpToLoopbackIsUnreachable) {
                          << " (10/11: socketpair failed, 12/13: TCP did not fail with ENETUNREACH)";
 }
 
-TEST(NoNetwork, ProgramShowsTheSame) {
+TEST(NoNetwork, ProgramShowsUnixSocketsWorkWhereTcpIsUnreachable) {
     auto r = kit::run_program({prog("no_network_needed")});
     ASSERT_TRUE(r.status.ok()) << r.err;
     if (r.out.find("cannot show it here") != std::string::npos) GTEST_SKIP() << r.out;
