@@ -1,6 +1,6 @@
 // cond_ring.hpp — the same bounded ring, guarded the monitor way: one
 // process-shared mutex and two process-shared condition variables (not_full,
-// not_empty), as in seed 001's Q5 — but in shared memory between processes.
+// not_empty), as in note 001's Q5 — but in shared memory between processes.
 // The mutex is also robust: if its owner dies, the next locker gets
 // EOWNERDEAD instead of waiting forever, marks it consistent and goes on.
 #pragma once

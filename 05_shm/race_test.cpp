@@ -241,7 +241,7 @@ TEST(AtomicsInSharedMemory, LongIsAlwaysLockFreeALargeStructIsNot) {
 
 // -------------------------------- a lock only works where both processes see it
 
-// The seeds' Go example guards a value with a sync.Mutex between goroutines:
+// The notes' Go example guards a value with a sync.Mutex between goroutines:
 // one process. A lock in ordinary memory is copied by fork, and each process
 // then locks its own copy.
 TEST(ProcessBoundary, AMutexInOrdinaryMemoryDoesNotExcludeAnotherProcess) {
