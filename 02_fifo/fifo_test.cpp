@@ -338,6 +338,24 @@ TEST(FifoIsAPipe, BothAreSIsFifoWithTheSameDefaultCapacity) {
         << r.out;
 }
 
+TEST(FifoIsAPipe, EachOpenEndIsOneWaySoAConversationNeedsTwoFifos) {
+    auto name = make_fifo("oneway.fifo");
+    kit::Fd r(kit::check(::open(name.c_str(), O_RDONLY | O_NONBLOCK), "open"));
+    auto writer = kit::spawn([&] {  // another process holds the write end
+        kit::Fd w(kit::check(::open(name.c_str(), O_WRONLY), "open"));
+        char c = 0;
+        if (::read(w.get(), &c, 1) != -1 || errno != EBADF) return 1;  // cannot read from it
+        return ::write(w.get(), "x", 1) == 1 ? 0 : 2;
+    });
+    ASSERT_TRUE(writer.wait().ok());
+    errno = 0;
+    EXPECT_EQ(::write(r.get(), "y", 1), -1);  // and the reader cannot answer on its end
+    EXPECT_EQ(errno, EBADF);
+    char c = 0;
+    ASSERT_EQ(::read(r.get(), &c, 1), 1);
+    EXPECT_EQ(c, 'x');
+}
+
 TEST(FifoIsAPipe, WriteAfterTheReaderLeftRaisesSigpipeOrFailsWithEpipe) {
     auto name = make_fifo("epipe.fifo");
     kit::Fd r(kit::check(::open(name.c_str(), O_RDONLY | O_NONBLOCK), "open"));
