@@ -12,12 +12,15 @@
 
 #include <array>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
 #include "bench.hpp"
 #include "harness.hpp"
 #include "kit/child.hpp"
+#include "kit/leak.hpp"
+#include "kit/names.hpp"
 #include "stats.hpp"
 
 namespace bench {
@@ -219,6 +222,40 @@ TEST(Harness, MemcpyReferenceRunsInOneChildAndReports) {
     const Measured r = run_cell(*find_mechanism("memcpy"), 100, first_cpu(), Mode::stream, kTiny);
     EXPECT_TRUE(r.ok()) << r.error;
     EXPECT_EQ(r.rate.min > 0, true);
+}
+
+// ---- no name outlives the setup, so a killed run leaves nothing in /dev/shm or /tmp ----
+// This process's names (its pid is in them) in /dev/shm and the temp directory. POSIX queues
+// live in /dev/mqueue, which need not be mounted, so they are not looked for here.
+std::vector<std::string> our_names() {
+    const std::string mine = std::string(kit::kNamePrefix) + std::to_string(::getpid()) + "-";
+    std::vector<std::string> out;
+    for (const std::string& dir : {std::string("/dev/shm"), kit::temp_dir()})
+        for (const auto& name : kit::leak::named_objects(dir))
+            if (name.find(mine) != std::string::npos) out.push_back(name);
+    return out;
+}
+
+// Compared with a snapshot, so a name left by an earlier process that had our pid does not count.
+TEST(Cleanup, NoNameOutlivesTheSetupOfALink) {
+    const auto before = our_names();
+    for (const auto& m : mechanisms()) {
+        if (!m.make || m.name == "fifo") continue;  // FIFOs are met by name after fork: next test
+        auto link = m.make(100);
+        EXPECT_EQ(kit::leak::new_objects(before, our_names()), std::vector<std::string>{})
+            << m.name << " keeps a name while its cell runs";
+    }
+}
+
+TEST(Cleanup, FifoNamesGoOnceBothEndsAreOpen) {
+    const auto before = our_names();
+    auto link = find_mechanism("fifo")->make(100);
+    EXPECT_EQ(kit::leak::new_objects(before, our_names()).size(), 2u) << "the FIFOs exist until the children meet";
+    auto [sa, sb] = run_pair(*link, first_cpu(), [](Endpoint&) { return true; }, [](Endpoint&) { return true; });
+    EXPECT_TRUE(sa.ok()) << sa.describe();
+    EXPECT_TRUE(sb.ok()) << sb.describe();
+    EXPECT_EQ(kit::leak::new_objects(before, our_names()), std::vector<std::string>{})
+        << "the FIFOs' names outlived the meeting";
 }
 
 // ---- a broken transport fails loudly instead of posting a fast wrong number ----

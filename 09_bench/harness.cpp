@@ -2,13 +2,17 @@
 // from the parent, opens its end of the Link, and plays its role (roles.cpp); the first exchange
 // through the mechanism proves both are ready before any clock starts. The parent collects both
 // reports, and kills and reaps the children at a deadline, so a stalled transport becomes a
-// failed cell and the run goes on.
+// failed cell and the run goes on. A child dies with the parent (PR_SET_PDEATHSIG), so a killed
+// run leaves no child spinning on a peer that will never answer.
 #include "harness.hpp"
 
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
@@ -20,6 +24,10 @@
 namespace bench {
 namespace {
 
+volatile std::sig_atomic_t g_stop_signal = 0;  // the signal that asked the run to stop, or 0
+extern "C" void note_stop_signal(int sig) { g_stop_signal = sig; }
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
 void pin_to(int cpu) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -27,15 +35,19 @@ void pin_to(int cpu) {
     kit::check(::sched_setaffinity(0, sizeof set, &set), "sched_setaffinity");
 }
 
-// The body of one child: pin, learn the peer's pid from the parent, open, measure, report.
+// The body of one child: learn the peer's pid from the parent, pin, open, measure, report.
 int child(Link* link, Role role, std::size_t size, int cpu, Mode mode,
-          const Settings& s, int start_fd, int report_fd) {
+          const Settings& s, int start_fd, int report_fd, pid_t parent) {
     Report r;
     try {
-        pin_to(cpu);
+        // Read first, so the parent's write always finds a reader (no SIGPIPE if a step below fails).
         pid_t peer = 0;
         if (kit::read_full(start_fd, std::as_writable_bytes(std::span(&peer, 1))) != sizeof peer)
             return 1;  // the parent gave up before starting us
+        for (int sig : kStopSignals) ::signal(sig, SIG_DFL);  // Ctrl-C ends a child outright
+        kit::check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl");
+        if (::getppid() != parent) return 1;  // the parent died before prctl took effect
+        pin_to(cpu);
         if (!link) {
             memcpy_a(s, r);
         } else {
@@ -56,24 +68,39 @@ int child(Link* link, Role role, std::size_t size, int cpu, Mode mode,
 
 }  // namespace
 
+void stop_cells_on_signals() {
+    struct sigaction sa {};
+    sa.sa_handler = note_stop_signal;  // no SA_RESTART: poll() returns EINTR
+    sigemptyset(&sa.sa_mask);
+    for (int sig : kStopSignals) kit::check(::sigaction(sig, &sa, nullptr), "sigaction");
+}
+
+void raise_if_interrupted() {
+    if (const int sig = g_stop_signal) {
+        ::signal(sig, SIG_DFL);  // end as the signal would have: the caller sees it in the status
+        ::raise(sig);
+    }
+}
+
 Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, Mode mode,
                   const Settings& s) {
     if (m.fixed_size) size = m.fixed_size;
     std::unique_ptr<Link> link = m.make ? m.make(size) : nullptr;
     kit::Pipe start_a = kit::make_pipe(), start_b = kit::make_pipe();
     kit::Pipe rep_a = kit::make_pipe(), rep_b = kit::make_pipe();
+    const pid_t parent = ::getpid();
     // Each child drops the other's pipes, so a report pipe reaches EOF when its child is gone.
     kit::Child a = kit::spawn([&] {
         start_a.write.reset(), start_b = {}, rep_b = {}, rep_a.read.reset();
         return child(link.get(), Role::a, size, where.cpu_a, mode, s, start_a.read.get(),
-                     rep_a.write.get());
+                     rep_a.write.get(), parent);
     });
     std::optional<kit::Child> b;
     if (link)
         b.emplace(kit::spawn([&] {
             start_b.write.reset(), start_a = {}, rep_a = {}, rep_b.read.reset();
             return child(link.get(), Role::b, size, where.cpu_b, mode, s, start_b.read.get(),
-                         rep_b.write.get());
+                         rep_b.write.get(), parent);
         }));
     start_a.read.reset(), start_b.read.reset(), rep_a.write.reset(), rep_b.write.reset();
     const pid_t pid_b = b ? b->pid() : 0, pid_a = a.pid();
@@ -88,8 +115,8 @@ Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, 
     pollfd fds[2] = {{rep_a.read.get(), POLLIN, 0}, {b ? rep_b.read.get() : -1, POLLIN, 0}};
     while (!(have[0] && have[1]) && error.empty()) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) {
-            error = "stalled: no result before the deadline, killed";
+        if (g_stop_signal || left.count() <= 0) {
+            error = g_stop_signal ? "interrupted by a signal" : "stalled: no result before the deadline, killed";
             break;
         }
         int n = ::poll(fds, 2, int(left.count()));

@@ -50,6 +50,13 @@ void stamp(std::span<std::byte> msg, std::uint64_t word, std::uint64_t sum);
 // that matches its bytes.
 void verify(std::span<const std::byte> msg, std::uint64_t word);
 
+// For ipc_bench: after this, SIGINT, SIGTERM and SIGHUP no longer end the program at once.
+// The cell under way stops (its children killed and reaped, its kernel objects removed by their
+// guards), and raise_if_interrupted(), called after each cell, then ends the program with that
+// signal. Nothing of a run survives Ctrl-C.
+void stop_cells_on_signals();
+void raise_if_interrupted();
+
 // What one clock_gettime(CLOCK_MONOTONIC) costs here, in nanoseconds.
 [[nodiscard]] double clock_cost_ns();
 

@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
         std::vector<const bench::Mechanism*> todo = only;
         if (todo.empty())
             for (const auto& m : bench::mechanisms()) todo.push_back(&m);
+        bench::stop_cells_on_signals();  // Ctrl-C: the cell under way cleans up, then we end
         const bool progress = ::isatty(STDERR_FILENO);
         std::size_t failed = 0;
         for (const auto& p : run.placements)
@@ -127,6 +128,7 @@ int main(int argc, char** argv) {
                     if (!m->fixed_size || s == run.sizes.front()) {  // a fixed-size row is measured once
                         if (m->make) pp = bench::run_cell(*m, s, p, bench::Mode::pingpong, run.settings);
                         if (m->streams) st = bench::run_cell(*m, s, p, bench::Mode::stream, run.settings);
+                        bench::raise_if_interrupted();
                         failed += (pp && !pp->ok()) + (st && !st->ok());
                     }
                     run.rows.push_back({m, &p, s, pp, st});

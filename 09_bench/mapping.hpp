@@ -32,8 +32,9 @@ private:
 
 // A file of `bytes` bytes, sized with ftruncate() before anyone maps it.
 inline kit::Fd sized(int fd, std::size_t bytes) {
-    kit::check(::ftruncate(fd, off_t(bytes)), "ftruncate");
-    return kit::Fd(fd);
+    kit::Fd owned(fd);  // closed if ftruncate fails
+    kit::check(::ftruncate(owned.get(), off_t(bytes)), "ftruncate");
+    return owned;
 }
 
 inline void pause_cpu() { __builtin_ia32_pause(); }  // tells the core this is a spin-wait loop

@@ -70,12 +70,7 @@ private:
 
 class PosixEndpoint final : public Endpoint {
 public:
-    PosixEndpoint(const char* tx, const char* rx, std::size_t piece)
-        : tx_(kit::check(::mq_open(tx, O_WRONLY | O_CLOEXEC), "mq_open")),
-          rx_(kit::check(::mq_open(rx, O_RDONLY | O_CLOEXEC), "mq_open")), piece_(piece), buf_(piece) {}
-    ~PosixEndpoint() override { ::mq_close(tx_), ::mq_close(rx_); }
-    PosixEndpoint(const PosixEndpoint&) = delete;
-    PosixEndpoint& operator=(const PosixEndpoint&) = delete;
+    PosixEndpoint(mqd_t tx, mqd_t rx, std::size_t piece) : tx_(tx), rx_(rx), piece_(piece), buf_(piece) {}
     void send(std::span<const std::byte> msg) override {
         send_pieces(msg, piece_, [&](std::span<const std::byte> p) {
             while (::mq_send(tx_, reinterpret_cast<const char*>(p.data()), p.size(), 0) == -1) {
@@ -96,30 +91,43 @@ public:
     }
 
 private:
-    mqd_t tx_, rx_;
+    mqd_t tx_, rx_;  // owned by the Link; each child has its own copy of the descriptors
     std::size_t piece_;
     std::vector<std::byte> buf_;
 };
 
+// Both queues are opened in the parent and their names removed at once: queue descriptors are
+// inherited through fork like file descriptors, so no name outlives the setup, even if the run
+// is killed.
 class PosixLink final : public Link {
 public:
     explicit PosixLink(std::size_t size)
-        : ab_(kit::mq_unlink_guard(kit::unique_posix_name("bench-ab"))),
-          ba_(kit::mq_unlink_guard(kit::unique_posix_name("bench-ba"))),
-          piece_(std::min(size, limit_from("/proc/sys/fs/mqueue/msgsize_max", 8192))) {
+        : piece_(std::min(size, limit_from("/proc/sys/fs/mqueue/msgsize_max", 8192))) {
         mq_attr attr{};
         attr.mq_maxmsg = std::min(10L, kit::read_long_file("/proc/sys/fs/mqueue/msg_max").value_or(10));
         attr.mq_msgsize = long(piece_);
-        for (const auto* g : {&ab_, &ba_})
-            ::mq_close(kit::check(::mq_open(g->c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &attr), "mq_open"));
+        for (mqd_t* q : {&ab_, &ba_}) {
+            auto name = kit::mq_unlink_guard(kit::unique_posix_name("bench-mq"));
+            if ((*q = ::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &attr)) == mqd_t(-1)) {
+                const int err = errno;
+                if (q != &ab_) ::mq_close(ab_);  // no destructor runs for a constructor that throws
+                throw kit::SysError(err, "mq_open");
+            }
+        }
     }
+    ~PosixLink() override {
+        for (mqd_t q : {ab_, ba_})
+            if (q != mqd_t(-1)) ::mq_close(q);
+    }
+    PosixLink(const PosixLink&) = delete;
+    PosixLink& operator=(const PosixLink&) = delete;
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
-        if (role == Role::a) return std::make_unique<PosixEndpoint>(ab_.c_str(), ba_.c_str(), piece_);
-        return std::make_unique<PosixEndpoint>(ba_.c_str(), ab_.c_str(), piece_);
+        if (role == Role::a) return std::make_unique<PosixEndpoint>(ab_, ba_, piece_);
+        return std::make_unique<PosixEndpoint>(ba_, ab_, piece_);
     }
 
 private:
-    kit::NameGuard ab_, ba_;  // mq_unlink by the parent when the cell ends
+    mqd_t ab_ = mqd_t(-1), ba_ = mqd_t(-1);
     std::size_t piece_;
 };
 

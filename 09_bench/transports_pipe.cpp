@@ -45,11 +45,15 @@ public:
         }
         kit::Fd rx(kit::check(::open(ab_.c_str(), O_RDONLY | O_CLOEXEC), "open fifo"));
         kit::Fd tx(kit::check(::open(ba_.c_str(), O_WRONLY | O_CLOEXEC), "open fifo"));
+        // Each open above returned only once a opened the other end, so all four ends are open:
+        // the names have done their job and go now, not when the cell ends.
+        kit::check(::unlink(ab_.c_str()), "unlink fifo");
+        kit::check(::unlink(ba_.c_str()), "unlink fifo");
         return std::make_unique<StreamEndpoint>(std::move(rx), std::move(tx));
     }
 
 private:
-    kit::NameGuard ab_, ba_;  // unlinked by the parent when the cell ends
+    kit::NameGuard ab_, ba_;  // b unlinks them once both are open; the parent's guards cover a failure
 };
 
 }  // namespace

@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "bench.hpp"
 #include "kit/names.hpp"
@@ -27,7 +29,7 @@ constexpr std::uint32_t kRingBytes = 1u << 20;  // a power of two: positions wra
 // Spin only while the peer last ran on another CPU (the kernel's optimistic spinning asks the
 // same question: is the lock owner running elsewhere?). Sharing our CPU, the peer cannot run
 // while we spin, so we go straight to the futex.
-constexpr int kSpins = 2048;  // ~40 µs of pause (~20 ns each here) before sleeping
+constexpr int kSpins = 2048;  // ~20 µs of pause (~10 ns each on the lesson's machine) before sleeping
 struct Ring {
     alignas(64) std::atomic<std::uint32_t> head;  // bytes consumed (written by the consumer)
     alignas(64) std::atomic<std::uint32_t> tail;  // bytes produced (written by the producer)
@@ -133,32 +135,38 @@ private:
 class RingLink final : public Link {
 public:
     // fd: a POSIX shared-memory object or a regular file, already sized for two rings.
-    explicit RingLink(kit::NameGuard name, kit::Fd fd)
-        : name_(std::move(name)), fd_(std::move(fd)), map_(fd_.get(), 2 * sizeof(Ring)) {}
+    explicit RingLink(kit::Fd fd) : fd_(std::move(fd)), map_(fd_.get(), 2 * sizeof(Ring)) {
+        // Start the rings' lifetimes (empty: every position 0) before fork, so both children
+        // inherit constructed atomics rather than raw bytes.
+        std::construct_at(reinterpret_cast<Ring*>(map_.data()));
+        std::construct_at(reinterpret_cast<Ring*>(map_.data()) + 1);
+    }
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
-        Ring* ab = reinterpret_cast<Ring*>(map_.data());  // zero-filled by ftruncate: empty rings
+        Ring* ab = std::launder(reinterpret_cast<Ring*>(map_.data()));
         return role == Role::a ? std::make_unique<RingEndpoint>(ab, ab + 1) : std::make_unique<RingEndpoint>(ab + 1, ab);
     }
 
 private:
-    kit::NameGuard name_;
     kit::Fd fd_;
     Mapping map_;
 };
 
 }  // namespace
 
+// The name is removed (by its guard, on return) as soon as the mapping exists: the children
+// inherit the mapping through fork, so no name outlives the setup, even if the run is killed.
 std::unique_ptr<Link> make_shm_ring(std::size_t) {
     auto name = kit::shm_unlink_guard(kit::unique_posix_name("bench-ring"));
-    int fd = kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), "shm_open");
-    return std::make_unique<RingLink>(std::move(name), sized(fd, 2 * sizeof(Ring)));
+    kit::Fd fd = sized(kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), "shm_open"),
+                       2 * sizeof(Ring));
+    return std::make_unique<RingLink>(std::move(fd));
 }
 
 std::unique_ptr<Link> make_mmap_file(std::size_t) {
     auto path = kit::unlink_guard(kit::unique_temp_path("bench-ring.map"));
-    int fd = kit::check(::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), "open");
-    return std::make_unique<RingLink>(std::move(path), sized(fd, 2 * sizeof(Ring)));
+    kit::Fd fd = sized(kit::check(::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), "open"),
+                       2 * sizeof(Ring));
+    return std::make_unique<RingLink>(std::move(fd));
 }
-
 
 }  // namespace bench

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "bench.hpp"
 #include "kit/names.hpp"
@@ -21,7 +23,10 @@ namespace {
 // ---- shm-sem: the producer-consumer of every textbook, with slots in shared memory ----
 constexpr std::size_t kSlots = 16, kSlotBytes = 64 << 10;
 struct SemChannel {
-    sem_t empty, full;  // free slots, filled slots (unnamed, pshared = 1)
+    // Free slots (the consumer posts it) and filled slots (the producer posts it): unnamed,
+    // pshared = 1, each on its own cache line so the two sides do not write the same line.
+    alignas(64) sem_t empty;
+    alignas(64) sem_t full;
     alignas(64) std::byte slot[kSlots][kSlotBytes];
 };
 
@@ -55,11 +60,7 @@ private:
 
 class SemLink final : public Link {
 public:
-    SemLink()
-        : name_(kit::shm_unlink_guard(kit::unique_posix_name("bench-sem"))),
-          fd_(sized(kit::check(::shm_open(name_.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), "shm_open"),
-                    2 * sizeof(SemChannel))),
-          map_(fd_.get(), 2 * sizeof(SemChannel)) {
+    explicit SemLink(kit::Fd fd) : fd_(std::move(fd)), map_(fd_.get(), 2 * sizeof(SemChannel)) {
         for (SemChannel* c : {ab(), ba()}) {
             kit::check(::sem_init(&c->empty, 1, kSlots), "sem_init");
             kit::check(::sem_init(&c->full, 1, 0), "sem_init");
@@ -72,7 +73,6 @@ public:
 private:
     SemChannel* ab() const { return reinterpret_cast<SemChannel*>(map_.data()); }
     SemChannel* ba() const { return ab() + 1; }
-    kit::NameGuard name_;
     kit::Fd fd_;
     Mapping map_;
 };
@@ -103,9 +103,12 @@ private:
 
 class LineLink final : public Link {
 public:
-    LineLink() : map_(-1, 2 * sizeof(Line)) {}
+    LineLink() : map_(-1, 2 * sizeof(Line)) {
+        std::construct_at(reinterpret_cast<Line*>(map_.data()));  // before fork: both inherit it
+        std::construct_at(reinterpret_cast<Line*>(map_.data()) + 1);
+    }
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
-        Line* ab = reinterpret_cast<Line*>(map_.data());
+        Line* ab = std::launder(reinterpret_cast<Line*>(map_.data()));
         return role == Role::a ? std::make_unique<LineEndpoint>(ab, ab + 1) : std::make_unique<LineEndpoint>(ab + 1, ab);
     }
 
@@ -115,7 +118,14 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Link> make_shm_sem(std::size_t) { return std::make_unique<SemLink>(); }
+// The name is removed on return, once the object is sized and mapped: the children inherit the
+// mapping through fork, so no name outlives the setup, even if the run is killed.
+std::unique_ptr<Link> make_shm_sem(std::size_t) {
+    auto name = kit::shm_unlink_guard(kit::unique_posix_name("bench-sem"));
+    return std::make_unique<SemLink>(
+        sized(kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), "shm_open"),
+              2 * sizeof(SemChannel)));
+}
 std::unique_ptr<Link> make_cache_line(std::size_t) { return std::make_unique<LineLink>(); }
 
 }  // namespace bench
