@@ -42,9 +42,9 @@ public:
 struct Mechanism {
     std::string_view name;      // the name --only takes
     std::string_view label;     // the table's row label
-    std::string_view seed_row;  // the seed table's row it corresponds to, or ""
-    double seed_100 = 0;        // the seed's published msg/s at 100 B and 1 KiB (0: none)
-    double seed_1k = 0;
+    std::string_view ipcbench_row;  // ipc-bench's (note 000's) row it corresponds to, or ""
+    double ipcbench_100 = 0;        // ipc-bench's published msg/s at 100 B and 1 KiB (0: none)
+    double ipcbench_1k = 0;
     std::size_t fixed_size = 0;  // 0: any size; else every message is exactly this big
     bool streams = true;         // false: a ping-pong only (a counter or a flag, not a queue)
     bool reference = false;      // a reference row, not an IPC mechanism

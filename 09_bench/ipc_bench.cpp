@@ -8,7 +8,7 @@
 //   ipc_bench --sizes all           64 B ... 1 MiB;  --sizes 100,4K,1M  picks sizes
 //   ipc_bench --only pipe,shm-ring --cpus cross --format csv
 //
-// Prints the seed-shaped table, latency and throughput tables, the reference rows; exits 1 if
+// Prints the ipc-bench-shaped table, latency and throughput tables, the reference rows; exits 1 if
 // any cell failed (a message lost, corrupted or reordered, or a stall killed at its deadline).
 #include <sched.h>
 #include <unistd.h>

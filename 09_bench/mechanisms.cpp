@@ -1,4 +1,4 @@
-// mechanisms.cpp — every row ipc_bench measures, in table order, with the seed table's
+// mechanisms.cpp — every row ipc_bench measures, in table order, with ipc-bench's (note 000's)
 // published figure beside the row it corresponds to (goldsborough/ipc-bench, other hardware).
 #include <array>
 
@@ -7,7 +7,7 @@
 namespace bench {
 namespace {
 
-// name, label, seed row, seed 100 B, seed 1 KiB, fixed size, streams, reference, needs 2 CPUs, make
+// name, label, ipc-bench row, ipc-bench 100 B, ipc-bench 1 KiB, fixed size, streams, reference, needs 2 CPUs, make
 const std::array kMechanisms = {
     Mechanism{"pipe", "pipe", "Pipes", 162'441, 155'404, 0, true, false, false, make_pipe},
     Mechanism{"fifo", "FIFO", "FIFOs (named pipes)", 265'823, 254'880, 0, true, false, false, make_fifo},

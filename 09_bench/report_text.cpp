@@ -1,5 +1,5 @@
-// report_text.cpp — the terminal tables: round trips per second in the seed table's shape
-// (with the seed's figure and our ratio to it), latency percentiles, streaming throughput,
+// report_text.cpp — the terminal tables: round trips per second in ipc-bench's (note 000's) shape
+// (with ipc-bench's figure and our ratio to it), latency percentiles, streaming throughput,
 // then the two reference rows and each mechanism's distance from them.
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -89,32 +89,32 @@ void print_tables(std::FILE* out, const Run& run) {
     std::fprintf(out, "%s | %d repetitions x %lld ms per cell, median shown | one clock read costs %.0f ns "
                  "(inside every latency sample)\n", mc.date.c_str(), run.settings.reps,
                  static_cast<long long>(run.settings.budget.count()), mc.clock_ns);
-    const bool seed_cols = std::find(run.sizes.begin(), run.sizes.end(), 100) != run.sizes.end() &&
+    const bool ipcbench_cols = std::find(run.sizes.begin(), run.sizes.end(), 100) != run.sizes.end() &&
                            std::find(run.sizes.begin(), run.sizes.end(), 1024) != run.sizes.end();
     for (const auto& p : run.placements) {
-        std::fprintf(out, "\n== Round trips per second (ping-pong; the seed's \"msg/s\"), placement %s: CPU %d <-> CPU %d ==\n",
+        std::fprintf(out, "\n== Round trips per second (ping-pong; ipc-bench's \"msg/s\"), placement %s: CPU %d <-> CPU %d ==\n",
                      p.name.c_str(), p.cpu_a, p.cpu_b);
         std::fprintf(out, "%-28s", "mechanism");
         for (auto s : run.sizes) std::fprintf(out, " %12s", size_name(s).c_str());
-        if (seed_cols) std::fprintf(out, " %12s %12s %7s %7s", "seed 100 B", "seed 1 KiB", "/seed", "/seed");
+        if (ipcbench_cols) std::fprintf(out, " %15s %15s %7s %7s", "ipc-bench 100 B", "ipc-bench 1 KiB", "ratio", "ratio");
         std::fprintf(out, "\n");
         for (const auto& m : mechanisms()) {
             if (!m.make || !find(run, p, m.name, run.sizes.front())) continue;
             std::fprintf(out, "%-28s", std::string(m.label).c_str());
             for (auto s : run.sizes) std::fprintf(out, " %12s", cell_text(find(run, p, m.name, s)->pingpong).c_str());
-            if (seed_cols && !m.seed_row.empty()) {
-                auto ratio = [&](std::size_t s, double seed) {
+            if (ipcbench_cols && !m.ipcbench_row.empty()) {
+                auto ratio = [&](std::size_t s, double theirs) {
                     const auto& pp = find(run, p, m.name, s)->pingpong;
-                    return (seed > 0 && pp && pp->ok()) ? fixed(pp->rate.median / seed, 2) : std::string("-");
+                    return (theirs > 0 && pp && pp->ok()) ? fixed(pp->rate.median / theirs, 2) : std::string("-");
                 };
-                std::fprintf(out, " %12s %12s %7s %7s", m.seed_100 ? grouped(m.seed_100).c_str() : "--broken--",
-                             m.seed_1k ? grouped(m.seed_1k).c_str() : "--broken--", ratio(100, m.seed_100).c_str(),
-                             ratio(1024, m.seed_1k).c_str());
+                std::fprintf(out, " %15s %15s %7s %7s", m.ipcbench_100 ? grouped(m.ipcbench_100).c_str() : "--broken--",
+                             m.ipcbench_1k ? grouped(m.ipcbench_1k).c_str() : "--broken--", ratio(100, m.ipcbench_100).c_str(),
+                             ratio(1024, m.ipcbench_1k).c_str());
             }
             std::fprintf(out, "\n");
         }
-        if (seed_cols)
-            std::fprintf(out, "%-28s %12s %12s %12s %12s   (not measured: the kit depends on nothing)\n",
+        if (ipcbench_cols)
+            std::fprintf(out, "%-28s %12s %12s %15s %15s   (not measured: the kit depends on nothing)\n",
                          "ZeroMQ (TCP)", "-", "-", "24,901", "22,679");
     }
     for (const auto& p : run.placements) {
