@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/msg.h>
+#include <sys/shm.h>
+#include <sys/sem.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -196,6 +198,20 @@ TEST(SysvGuard, RemovesTheQueueOnScopeExit) {
     EXPECT_TRUE(errno == EINVAL || errno == EIDRM) << std::strerror(errno);
 }
 
+TEST(SysvGuard, RemovesSemaphoreSetsAndSegmentsToo) {
+    int sem = kit::check(::semget(IPC_PRIVATE, 1, IPC_CREAT | 0600), "semget");
+    int shm = kit::check(::shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600), "shmget");
+    {
+        auto g1 = kit::sem_guard(sem);
+        auto g2 = kit::shm_guard(shm);
+    }
+    EXPECT_EQ(::semctl(sem, 0, GETVAL), -1);
+    EXPECT_TRUE(errno == EINVAL || errno == EIDRM) << std::strerror(errno);
+    shmid_ds ds{};
+    EXPECT_EQ(::shmctl(shm, IPC_STAT, &ds), -1);
+    EXPECT_TRUE(errno == EINVAL || errno == EIDRM) << std::strerror(errno);
+}
+
 TEST(Child, ReportsTheExitStatus) {
     EXPECT_TRUE(kit::spawn([] { return 7; }).wait().exited_with(7));
     EXPECT_TRUE(kit::spawn([] {}).wait().ok());
@@ -250,6 +266,28 @@ TEST(Wait, TimesOutOnAnEmptyPipeAndWakesOnDataOrEof) {
     ASSERT_EQ(::read(p.read.get(), &c, 1), 1);
     p.write.reset();
     EXPECT_TRUE(kit::wait_readable(p.read.get(), 50ms));  // EOF is "readable"
+}
+
+TEST(Wait, WritableIsFalseOnAFullPipeAndTrueOnceThereIsRoom) {
+    auto p = kit::make_pipe(O_CLOEXEC | O_NONBLOCK);
+    std::array<char, 4096> chunk{};
+    while (::write(p.write.get(), chunk.data(), chunk.size()) > 0) {
+    }
+    ASSERT_EQ(errno, EAGAIN);  // full
+    EXPECT_FALSE(kit::wait_writable(p.write.get(), 50ms));
+    while (::read(p.read.get(), chunk.data(), chunk.size()) > 0) {
+    }
+    EXPECT_TRUE(kit::wait_writable(p.write.get(), 50ms));
+}
+
+TEST(Names, TempPathsFollowTmpdir) {
+    const char* old = std::getenv("TMPDIR");
+    const std::string saved = old ? old : "";
+    ::setenv("TMPDIR", "/var/tmp", 1);
+    EXPECT_EQ(kit::unique_temp_path("x").rfind("/var/tmp/ipckit-", 0), 0u);
+    ::unsetenv("TMPDIR");
+    EXPECT_EQ(kit::temp_dir(), "/tmp");
+    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
 }
 
 TEST(RunProgram, CapturesOutputStatusAndStdin) {
