@@ -11,13 +11,10 @@
 // Prints: "uncontended sem_post, sem_wait x1000: finished, no system call"
 //         "sem_wait on a semaphore of 0:           trapped on futex"
 //         "System V semop (even IPC_NOWAIT):       trapped on semtimedop"
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,6 +25,7 @@
 #include <cstdio>
 
 #include "kit/check.hpp"
+#include "kit/seccomp.hpp"
 #include "kit/names.hpp"
 
 namespace {
@@ -51,16 +49,7 @@ int forbid_system_calls() {
     sa.sa_sigaction = on_sigsys;
     sa.sa_flags = SA_SIGINFO;
     if (::sigaction(SIGSYS, &sa, nullptr) == -1) return errno;
-    static sock_filter code[] = {
-        {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(seccomp_data, nr)},
-        {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, SYS_exit_group},
-        {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW},
-        {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP},
-    };
-    sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) return errno;
-    if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1) return errno;
-    return 0;
+    return kit::forbid_system_calls(kit::OnSyscall::trap);
 }
 
 // Runs body in a child under the filter; returns "no system call" or the trapped call.

@@ -3,15 +3,12 @@
 // between real processes (fork, or separate programs).
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -29,6 +26,7 @@
 
 #include "kit/build.hpp"
 #include "kit/check.hpp"
+#include "kit/seccomp.hpp"
 #include "kit/child.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
@@ -862,16 +860,7 @@ int forbid_system_calls() {
     sa.sa_sigaction = on_sigsys;
     sa.sa_flags = SA_SIGINFO;
     if (::sigaction(SIGSYS, &sa, nullptr) == -1) return errno;
-    static sock_filter code[] = {
-        {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(seccomp_data, nr)},
-        {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, SYS_exit_group},
-        {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW},
-        {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP},
-    };
-    sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) return errno;
-    if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1) return errno;
-    return 0;
+    return kit::forbid_system_calls(kit::OnSyscall::trap);
 }
 
 // Runs body in a child that may make no system call but exit_group. Returns

@@ -15,11 +15,8 @@
 //         parent: all 1048576 bytes arrived; child's minor page faults: <n> (>= 256 pages
 //                 touched)
 //         child that called write() on a pipe: killed by signal 31 (SIGSYS)
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <semaphore.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,6 +30,7 @@
 
 #include "kit/build.hpp"
 #include "kit/check.hpp"
+#include "kit/seccomp.hpp"
 
 namespace {
 constexpr std::size_t kBytes = 1 << 20;
@@ -49,16 +47,8 @@ struct Shared {
 // Allow exit_group, kill the process on every other system call. (A
 // measuring instrument, not a sandbox: it does not check seccomp_data.arch.)
 void forbid_all_system_calls() {
-    std::array<sock_filter, 4> code{{
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-    }};
-    sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
-    // no_new_privs lets an unprivileged process install a filter.
-    kit::check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl");
-    kit::check(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), "prctl");
+    if (int err = kit::forbid_system_calls(kit::OnSyscall::kill); err != 0)
+        throw kit::SysError(err, "prctl(PR_SET_SECCOMP)");
 }
 
 // Runs in a forked child; ends it with exit_group or by the filter. Nothing

@@ -2,13 +2,10 @@
 // file-backed mappings, their life cycles, and what a transfer costs.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
@@ -27,6 +24,7 @@
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
+#include "kit/seccomp.hpp"
 #include "kit/wait.hpp"
 
 namespace {
@@ -480,15 +478,8 @@ struct Transfer {
 
 // Kills the calling process on every system call but exit_group.
 void forbid_all_system_calls() {
-    std::array<sock_filter, 4> code{{
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-    }};
-    sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
-    kit::check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl");
-    kit::check(::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), "prctl");
+    if (int err = kit::forbid_system_calls(kit::OnSyscall::kill); err != 0)
+        throw kit::SysError(err, "prctl(PR_SET_SECCOMP)");
 }
 
 // The one call the filter allows. (Not _exit(): under AddressSanitizer every

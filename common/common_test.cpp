@@ -18,6 +18,7 @@
 #include "kit/leak.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
+#include "kit/seccomp.hpp"
 #include "kit/wait.hpp"
 #include "text_checks.hpp"
 
@@ -364,6 +365,44 @@ TEST(Build, ThreadSanitizerFlagMatchesTheBuildFlags) {
     const bool flags_say_tsan = std::string_view(KIT_CXX_FLAGS).find("sanitize=thread") !=
                                 std::string_view::npos;
     EXPECT_EQ(kit::kThreadSanitizer, flags_say_tsan) << "CMAKE_CXX_FLAGS: " << KIT_CXX_FLAGS;
+}
+
+TEST(Seccomp, ExitGroupIsAllowedAndAnyOtherCallKills) {
+    if (kit::kThreadSanitizer) GTEST_SKIP() << "ThreadSanitizer's runtime makes system calls of its own";
+    auto quiet = kit::spawn([] {
+        if (kit::forbid_system_calls(kit::OnSyscall::kill) != 0) return 77;
+        ::syscall(SYS_exit_group, 0);  // the one call allowed
+        return 1;
+    });
+    auto st = quiet.wait();
+    if (st.exited_with(77)) GTEST_SKIP() << "seccomp filters are refused here";
+    EXPECT_TRUE(st.ok()) << st.describe();
+    auto caller = kit::spawn([] {
+        if (kit::forbid_system_calls(kit::OnSyscall::kill) != 0) return 77;
+        ::syscall(SYS_getppid);
+        ::syscall(SYS_exit_group, 0);
+        return 1;
+    });
+    EXPECT_TRUE(caller.wait().killed_by(SIGSYS));
+}
+
+TEST(Seccomp, TrapRaisesSigsysInsteadOfKilling) {
+    if (kit::kThreadSanitizer) GTEST_SKIP() << "ThreadSanitizer's runtime makes system calls of its own";
+    auto child = kit::spawn([] {
+        struct sigaction sa {};
+        sa.sa_sigaction = [](int, siginfo_t* info, void*) {
+            ::syscall(SYS_exit_group, info->si_syscall == SYS_getppid ? 0 : 2);
+        };
+        sa.sa_flags = SA_SIGINFO;
+        if (::sigaction(SIGSYS, &sa, nullptr) == -1) return 3;
+        if (kit::forbid_system_calls(kit::OnSyscall::trap) != 0) return 77;
+        ::syscall(SYS_getppid);  // trapped: the handler exits with 0
+        ::syscall(SYS_exit_group, 4);
+        return 5;
+    });
+    auto st = child.wait();
+    if (st.exited_with(77)) GTEST_SKIP() << "seccomp filters are refused here";
+    EXPECT_TRUE(st.ok()) << st.describe();
 }
 
 TEST(LeakGuard, ReportsAnExtraObjectByName) {
