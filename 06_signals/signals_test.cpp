@@ -171,72 +171,76 @@ std::string read_all(int fd) {
     while (kit::wait_readable(fd) && (n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, n);
     return text;
 }
+
+// What a process's signal state looks like right after fork and right after
+// exec: in a child, prepare() sets it up and forks; the grandchild reports its
+// /proc/self/status, runs before_exec(), then execs cat to report it again.
+struct ForkExecReport {
+    kit::ExitStatus status;
+    std::string forked, execed;
+};
+template <class Prepare, class BeforeExec>
+ForkExecReport report_after_fork_and_exec(Prepare prepare, BeforeExec before_exec) {
+    auto after_fork = kit::make_pipe(), after_exec = kit::make_pipe();
+    auto child = kit::spawn([&] {
+        if (int rc = prepare(); rc != 0) return rc;
+        pid_t pid = kit::check(::fork(), "fork");
+        if (pid == 0) {
+            auto mine = kit::read_text_file("/proc/self/status").value_or("");
+            (void)!::write(after_fork.write.get(), mine.data(), mine.size());
+            before_exec();
+            ::dup2(after_exec.write.get(), STDOUT_FILENO);
+            ::execl("/bin/cat", "cat", "/proc/self/status", static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        int ws = 0;
+        kit::check(::waitpid(pid, &ws, 0), "waitpid");
+        return WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
+    });
+    after_fork.write.reset();
+    after_exec.write.reset();
+    ForkExecReport r;
+    r.status = child.wait();
+    r.forked = read_all(after_fork.read.get());
+    r.execed = read_all(after_exec.read.get());
+    return r;
+}
 }  // namespace
 
 TEST(Inheritance, ForkKeepsHandlersIgnoredAndMaskExecResetsOnlyHandlers) {
-    auto after_fork = kit::make_pipe(), after_exec = kit::make_pipe();
-    auto child = kit::spawn([&] {
-        install(SIGUSR1, count_signal);  // handled
-        install(SIGUSR2, SIG_IGN);       // ignored
-        const sigset_t term = set_of({SIGTERM});
-        kit::check(::sigprocmask(SIG_BLOCK, &term, nullptr), "sigprocmask");  // blocked
-        pid_t pid = kit::check(::fork(), "fork");
-        if (pid == 0) {  // a forked child: report, then exec cat to report again
-            auto mine = kit::read_text_file("/proc/self/status").value_or("");
-            (void)!::write(after_fork.write.get(), mine.data(), mine.size());
-            ::dup2(after_exec.write.get(), STDOUT_FILENO);
-            ::execl("/bin/cat", "cat", "/proc/self/status", static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        int ws = 0;
-        kit::check(::waitpid(pid, &ws, 0), "waitpid");
-        return WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
-    });
-    after_fork.write.reset();
-    after_exec.write.reset();
-    auto st = child.wait();
-    ASSERT_TRUE(st.ok()) << st.describe();
-    const std::string forked = read_all(after_fork.read.get());
-    const std::string execed = read_all(after_exec.read.get());
-    EXPECT_TRUE(status_mask(forked, "SigCgt") & bit(SIGUSR1)) << forked;
-    EXPECT_TRUE(status_mask(forked, "SigIgn") & bit(SIGUSR2)) << forked;
-    EXPECT_TRUE(status_mask(forked, "SigBlk") & bit(SIGTERM)) << forked;
-    EXPECT_FALSE(status_mask(execed, "SigCgt") & bit(SIGUSR1)) << execed;  // reset to default
-    EXPECT_TRUE(status_mask(execed, "SigIgn") & bit(SIGUSR2)) << execed;
-    EXPECT_TRUE(status_mask(execed, "SigBlk") & bit(SIGTERM)) << execed;
+    auto r = report_after_fork_and_exec(
+        [] {
+            install(SIGUSR1, count_signal);  // handled
+            install(SIGUSR2, SIG_IGN);       // ignored
+            const sigset_t term = set_of({SIGTERM});
+            kit::check(::sigprocmask(SIG_BLOCK, &term, nullptr), "sigprocmask");  // blocked
+            return 0;
+        },
+        [] {});
+    ASSERT_TRUE(r.status.ok()) << r.status.describe();
+    EXPECT_TRUE(status_mask(r.forked, "SigCgt") & bit(SIGUSR1)) << r.forked;
+    EXPECT_TRUE(status_mask(r.forked, "SigIgn") & bit(SIGUSR2)) << r.forked;
+    EXPECT_TRUE(status_mask(r.forked, "SigBlk") & bit(SIGTERM)) << r.forked;
+    EXPECT_FALSE(status_mask(r.execed, "SigCgt") & bit(SIGUSR1)) << r.execed;  // reset to default
+    EXPECT_TRUE(status_mask(r.execed, "SigIgn") & bit(SIGUSR2)) << r.execed;
+    EXPECT_TRUE(status_mask(r.execed, "SigBlk") & bit(SIGTERM)) << r.execed;
 }
 
 TEST(Inheritance, ForkStartsWithNoPendingSignalsExecKeepsThem) {
-    auto after_fork = kit::make_pipe(), after_exec = kit::make_pipe();
-    auto child = kit::spawn([&] {
-        const sigset_t term = set_of({SIGTERM});
-        kit::check(::sigprocmask(SIG_BLOCK, &term, nullptr), "sigprocmask");
-        kit::check(::kill(::getpid(), SIGTERM), "kill");  // pending here, blocked
-        sigset_t pending;
-        kit::check(::sigpending(&pending), "sigpending");
-        if (sigismember(&pending, SIGTERM) != 1) return 10;
-        pid_t pid = kit::check(::fork(), "fork");
-        if (pid == 0) {  // report the forked child's pending set, then make one and exec
-            auto mine = kit::read_text_file("/proc/self/status").value_or("");
-            (void)!::write(after_fork.write.get(), mine.data(), mine.size());
-            ::kill(::getpid(), SIGTERM);
-            ::dup2(after_exec.write.get(), STDOUT_FILENO);
-            ::execl("/bin/cat", "cat", "/proc/self/status", static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        int ws = 0;
-        kit::check(::waitpid(pid, &ws, 0), "waitpid");
-        return WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
-    });
-    after_fork.write.reset();
-    after_exec.write.reset();
-    auto st = child.wait();
-    ASSERT_TRUE(st.ok()) << st.describe();
-    const std::string forked = read_all(after_fork.read.get());
-    const std::string execed = read_all(after_exec.read.get());
-    ASSERT_NE(forked.find("ShdPnd:"), std::string::npos) << forked;
-    EXPECT_FALSE(status_mask(forked, "ShdPnd") & bit(SIGTERM)) << forked;  // not inherited
-    EXPECT_TRUE(status_mask(execed, "ShdPnd") & bit(SIGTERM)) << execed;   // survives execve
+    auto r = report_after_fork_and_exec(
+        [] {
+            const sigset_t term = set_of({SIGTERM});
+            kit::check(::sigprocmask(SIG_BLOCK, &term, nullptr), "sigprocmask");
+            kit::check(::kill(::getpid(), SIGTERM), "kill");  // pending here, blocked
+            sigset_t pending;
+            kit::check(::sigpending(&pending), "sigpending");
+            return sigismember(&pending, SIGTERM) == 1 ? 0 : 10;
+        },
+        [] { ::kill(::getpid(), SIGTERM); });  // make one pending in the child, then exec
+    ASSERT_TRUE(r.status.ok()) << r.status.describe();
+    ASSERT_NE(r.forked.find("ShdPnd:"), std::string::npos) << r.forked;
+    EXPECT_FALSE(status_mask(r.forked, "ShdPnd") & bit(SIGTERM)) << r.forked;  // not inherited
+    EXPECT_TRUE(status_mask(r.execed, "ShdPnd") & bit(SIGTERM)) << r.execed;   // survives execve
 }
 
 TEST(HandlerSafety, HandlerThatFailsASyscallOverwritesTheInterruptedErrno) {
