@@ -156,10 +156,8 @@ TEST(ProducerConsumer, CondvarRingDeliversEveryItemOnceInOrder) {
     EXPECT_TRUE(v.in_order);
 }
 
-TEST(ProducerConsumer, RobustMutexRecoversFromAHolderKilledInsideItsCriticalSection) {
-    SharedAnon mem(sizeof(ch05::CondRing));
-    auto& r = *static_cast<ch05::CondRing*>(mem.get());
-    ch05::init(r);
+// A process takes the ring's mutex and is killed with SIGKILL while holding it.
+void kill_a_holder(ch05::CondRing& r) {
     auto locked = kit::make_pipe();
     auto holder = kit::spawn([&] {
         kit::check_err(::pthread_mutex_lock(&r.mutex), "pthread_mutex_lock");
@@ -170,6 +168,13 @@ TEST(ProducerConsumer, RobustMutexRecoversFromAHolderKilledInsideItsCriticalSect
     ASSERT_TRUE(await(locked.read));
     ASSERT_EQ(::kill(holder.pid(), SIGKILL), 0);
     EXPECT_TRUE(holder.wait().killed_by(SIGKILL));
+}
+
+TEST(ProducerConsumer, RobustMutexRecoversFromAHolderKilledInsideItsCriticalSection) {
+    SharedAnon mem(sizeof(ch05::CondRing));
+    auto& r = *static_cast<ch05::CondRing*>(mem.get());
+    ch05::init(r);
+    ASSERT_NO_FATAL_FAILURE(kill_a_holder(r));
     ASSERT_EQ(::pthread_mutex_lock(&r.mutex), EOWNERDEAD);  // we hold it now, warned
     ASSERT_EQ(::pthread_mutex_consistent(&r.mutex), 0);
     ASSERT_EQ(::pthread_mutex_unlock(&r.mutex), 0);
@@ -185,16 +190,7 @@ TEST(ProducerConsumer, RobustMutexUnlockedWithoutConsistentBecomesUnrecoverable)
     SharedAnon mem(sizeof(ch05::CondRing));
     auto& r = *static_cast<ch05::CondRing*>(mem.get());
     ch05::init(r);
-    auto locked = kit::make_pipe();
-    auto holder = kit::spawn([&] {
-        kit::check_err(::pthread_mutex_lock(&r.mutex), "pthread_mutex_lock");
-        go(locked.write);
-        ::pause();
-        return 0;
-    });
-    ASSERT_TRUE(await(locked.read));
-    ASSERT_EQ(::kill(holder.pid(), SIGKILL), 0);
-    EXPECT_TRUE(holder.wait().killed_by(SIGKILL));
+    ASSERT_NO_FATAL_FAILURE(kill_a_holder(r));
     ASSERT_EQ(::pthread_mutex_lock(&r.mutex), EOWNERDEAD);
     ASSERT_EQ(::pthread_mutex_unlock(&r.mutex), 0);  // no pthread_mutex_consistent
     EXPECT_EQ(::pthread_mutex_lock(&r.mutex), ENOTRECOVERABLE);
