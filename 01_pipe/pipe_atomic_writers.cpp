@@ -22,7 +22,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "[WRITERS [RECORDS [SIZE]]]", [](auto args) {
-        if (args.size() > 3) throw kit::UsageError{"too many arguments"};
+        if (args.size() > 3) throw kit::unexpected(args[3]);
         const long writers = args.size() > 0 ? kit::parse_long(args[0], 1, 26) : 4;
         const long records = args.size() > 1 ? kit::parse_long(args[1], 1, 100000) : 50;
         const long size = args.size() > 2 ? kit::parse_long(args[2], 1, 1 << 20) : PIPE_BUF;

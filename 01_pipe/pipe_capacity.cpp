@@ -19,7 +19,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "[SIZE]", [](auto args) {
-        if (args.size() > 1) throw kit::UsageError{"too many arguments"};
+        if (args.size() > 1) throw kit::unexpected(args[1]);
         int fds[2];
         kit::check(::pipe2(fds, O_NONBLOCK), "pipe2");
         if (!args.empty()) {

@@ -31,7 +31,7 @@ ssize_t bounded_read(int fd, char* buf, std::size_t len, int ms) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         int fds[2];
         kit::check(::pipe(fds), "pipe");
         std::fflush(stdout);

@@ -64,7 +64,7 @@ void write_from_child(const int (&fds)[2], Body body) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         int raw[2];
         kit::check(::pipe(raw), "pipe");
         write_from_child(raw, [](int fd) {

@@ -59,7 +59,7 @@ void try_write(int room, std::size_t len) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         try_write(96, 200);     // small and does not fit: nothing written
         try_write(96, 96);      // small and fits: all of it
         try_write(4096, 6000);  // large: what fits is written, the rest is not

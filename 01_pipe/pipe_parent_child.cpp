@@ -17,7 +17,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "[MESSAGE]", [](auto args) {
-        if (args.size() > 1) throw kit::UsageError{"too many arguments"};
+        if (args.size() > 1) throw kit::unexpected(args[1]);
         const std::string msg(args.empty() ? "hello, child!" : args[0]);
 
         int fds[2];

@@ -46,7 +46,7 @@ int write_to_readerless_pipe(bool ignore) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         int s = write_to_readerless_pipe(false);
         if (WIFSIGNALED(s))
             std::printf("default:        writer killed by signal %d (%s)\n", WTERMSIG(s),

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kit/child.hpp"
+#include "kit_test/program.hpp"
 #include "kit/fd.hpp"
 #include "kit/proc.hpp"
 #include "kit/wait.hpp"
@@ -52,7 +53,7 @@ kit::Pipe pipe_with_room(int room) {
 // ---- basics ---------------------------------------------------------------
 
 TEST(PipeBasics, ParentToChildDeliversTheBytesThenEof) {
-    auto r = kit::run_program({prog("pipe_parent_child"), "over the pipe"});
+    auto r = kit::test::run_program({prog("pipe_parent_child"), "over the pipe"});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     EXPECT_NE(r.out.find("read 13 bytes: \"over the pipe\""), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("saw EOF"), std::string::npos) << r.out;
@@ -156,11 +157,11 @@ TEST(PipeEof, ReadWithNoWriterReturnsZero) {
 }
 
 TEST(PipeEof, BrokenProgramHangsUntilItClosesItsWriteEndFixedProgramDoesNot) {
-    auto broken = kit::run_program({prog("pipe_eof_broken")});
+    auto broken = kit::test::run_program({prog("pipe_eof_broken")});
     ASSERT_TRUE(broken.status.ok()) << broken.status.describe() << broken.out << broken.err;
     EXPECT_NE(broken.out.find("no EOF within 500 ms"), std::string::npos) << broken.out;
     EXPECT_NE(broken.out.find("closed my write end, read() returned 0"), std::string::npos);
-    auto fixed = kit::run_program({prog("pipe_eof_fixed")});
+    auto fixed = kit::test::run_program({prog("pipe_eof_fixed")});
     ASSERT_TRUE(fixed.status.ok()) << fixed.status.describe() << fixed.out;
     EXPECT_EQ(fixed.out.find("no EOF"), std::string::npos) << fixed.out;
     EXPECT_NE(fixed.out.find("read() returned 0: EOF"), std::string::npos);
@@ -193,7 +194,7 @@ TEST(PipeTwoWay, OnePipeUsedBothWaysHandsYouBackYourOwnBytes) {
 }
 
 TEST(PipeTwoWay, RequestReplyWorksWithTwoPipes) {
-    auto r = kit::run_program({prog("pipe_two_way"), "ping", "hello"});
+    auto r = kit::test::run_program({prog("pipe_two_way"), "ping", "hello"});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     EXPECT_EQ(r.out,
               "parent sent \"ping\", child replied \"PING\"\n"
@@ -203,8 +204,8 @@ TEST(PipeTwoWay, RequestReplyWorksWithTwoPipes) {
 // ---- pipeline -------------------------------------------------------------
 
 TEST(PipePipeline, OutputMatchesTheShell) {
-    auto mine = kit::run_program({prog("pipe_pipeline"), "seq", "1", "2000", "--", "sort", "-r"});
-    auto shell = kit::run_program({"/bin/sh", "-c", "seq 1 2000 | sort -r"});
+    auto mine = kit::test::run_program({prog("pipe_pipeline"), "seq", "1", "2000", "--", "sort", "-r"});
+    auto shell = kit::test::run_program({"/bin/sh", "-c", "seq 1 2000 | sort -r"});
     ASSERT_TRUE(mine.status.ok()) << mine.status.describe() << mine.err;
     ASSERT_TRUE(shell.status.ok());
     EXPECT_EQ(mine.out, shell.out);
@@ -213,7 +214,7 @@ TEST(PipePipeline, OutputMatchesTheShell) {
 
 TEST(PipePipeline, BothCommandsAreChildrenOfTheSameParent) {
     // Each side prints its parent's pid ($PPID); the program prints its own.
-    auto r = kit::run_program(
+    auto r = kit::test::run_program(
         {prog("pipe_pipeline"), "sh", "-c", "echo $PPID", "--", "sh", "-c", "cat && echo $PPID"});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     std::smatch m;
@@ -239,7 +240,7 @@ TEST(PipeBoundaries, TwoWritesArriveAsOneRead) {
 }
 
 TEST(PipeBoundaries, LengthPrefixRestoresTheMessages) {
-    auto r = kit::run_program({prog("pipe_framing")});
+    auto r = kit::test::run_program({prog("pipe_framing")});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     EXPECT_NE(r.out.find("1 read of 10 bytes: \"helloworld\""), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("framed: \"hello\" \"world\"\n"), std::string::npos) << r.out;
@@ -270,7 +271,7 @@ TEST(PipeCapacity, DefaultIsSixteenPages) {
 }
 
 TEST(PipeCapacity, ProgramMeasuresWhatTheKernelReports) {
-    auto r = kit::run_program({prog("pipe_capacity")});
+    auto r = kit::test::run_program({prog("pipe_capacity")});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     std::smatch m;
     ASSERT_TRUE(std::regex_search(
@@ -289,7 +290,7 @@ TEST(PipeCapacity, SetPipeSzRoundsUpToAPowerOfTwoPages) {
     EXPECT_EQ(::fcntl(p.write.get(), F_SETPIPE_SZ, 5000), 8192);
     EXPECT_EQ(::fcntl(p.write.get(), F_SETPIPE_SZ, 65537), 131072);
     EXPECT_EQ(::fcntl(p.write.get(), F_GETPIPE_SZ), 131072);
-    auto r = kit::run_program({prog("pipe_capacity"), "5000"});
+    auto r = kit::test::run_program({prog("pipe_capacity"), "5000"});
     ASSERT_TRUE(r.status.ok()) << r.err;
     EXPECT_NE(r.out.find("capacity: 8192 bytes"), std::string::npos) << r.out;
 }
@@ -400,14 +401,14 @@ TEST(PipeAtomicity, NonBlockingWriteAbovePipeBufIsPartial) {
     ASSERT_GT(n, 0) << "errno " << errno;
     EXPECT_LT(n, 6000);
     EXPECT_EQ(queued(p.read.get()), before + n);
-    auto r = kit::run_program({prog("pipe_nonblock_write")});
+    auto r = kit::test::run_program({prog("pipe_nonblock_write")});
     ASSERT_TRUE(r.status.ok()) << r.err;
     EXPECT_NE(r.out.find("write(200) [<= PIPE_BUF] -> -1 EAGAIN"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("(partial)"), std::string::npos) << r.out;
 }
 
 TEST(PipeAtomicity, ProgramFindsNoTornRecordsAtPipeBuf) {
-    auto r = kit::run_program({prog("pipe_atomic_writers"), "5", "40", "4096"});
+    auto r = kit::test::run_program({prog("pipe_atomic_writers"), "5", "40", "4096"});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     EXPECT_NE(r.out.find("200 records read, 0 torn"), std::string::npos) << r.out;
 }
@@ -437,7 +438,7 @@ TEST(PipeSignals, WriteWithNoReaderAndSigpipeIgnoredFailsWithEpipe) {
     });
     auto st = w.wait();
     EXPECT_TRUE(st.ok()) << st.describe();
-    auto r = kit::run_program({prog("pipe_sigpipe")});
+    auto r = kit::test::run_program({prog("pipe_sigpipe")});
     ASSERT_TRUE(r.status.ok()) << r.err;
     EXPECT_NE(r.out.find("killed by signal 13"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("errno EPIPE"), std::string::npos) << r.out;
@@ -493,7 +494,7 @@ TEST(PipeSharing, ProcessThatNeverInheritedThePipeUsesItThroughProcFd) {
     done.write.reset();
     EXPECT_TRUE(b.wait().ok());
     EXPECT_TRUE(a.wait().ok());
-    auto r = kit::run_program({prog("pipe_proc_fd")});
+    auto r = kit::test::run_program({prog("pipe_proc_fd")});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     EXPECT_NE(r.out.find("is not open here (EBADF)"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("read: \"hello from a stranger\""), std::string::npos) << r.out;
@@ -512,7 +513,7 @@ TEST(PipePopen, PopenReadsACommandAndPcloseReturnsItsStatus) {
     EXPECT_EQ(out, "one\ntwo\n");
     ASSERT_TRUE(WIFEXITED(st));
     EXPECT_EQ(WEXITSTATUS(st), 3);
-    auto r = kit::run_program({prog("popen_sort")});
+    auto r = kit::test::run_program({prog("popen_sort")});
     ASSERT_TRUE(r.status.ok()) << r.err;
     EXPECT_NE(r.out.find("a\nb\nc\npclose: sort exited 0"), std::string::npos) << r.out;
 }

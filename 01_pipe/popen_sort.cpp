@@ -20,7 +20,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         std::fflush(nullptr);  // the children share our stdout
 
         // "r": the child's stdout is the write end, we hold the read end.

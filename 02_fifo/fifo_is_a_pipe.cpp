@@ -35,7 +35,7 @@ void describe(const char* label, int fd) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         int fds[2];
         kit::check(::pipe(fds), "pipe");
         kit::Fd pr(fds[0]), pw(fds[1]);

@@ -31,7 +31,7 @@ int queued(int fd) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         auto name = kit::unlink_guard(kit::unique_temp_path("nodisk.fifo"));
         kit::check(::mkfifo(name.c_str(), 0600), "mkfifo");
         {

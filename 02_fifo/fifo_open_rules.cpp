@@ -67,7 +67,7 @@ void show_blocking_open(const char* path, int child_flags, int our_flags, const 
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         auto name = kit::unlink_guard(kit::unique_temp_path("rules.fifo"));
         kit::check(::mkfifo(name.c_str(), 0600), "mkfifo");
 

@@ -37,7 +37,7 @@ int try_create(long maxmsg, long msgsize) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         for (const char* f :
              {"msg_default", "msg_max", "msgsize_default", "msgsize_max", "queues_max"}) {
             auto v = kit::read_long_file(std::string("/proc/sys/fs/mqueue/") + f);

@@ -63,7 +63,7 @@ void report(mqd_t q, const char* what, long ms) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         // Blocked, so the signal waits for sigtimedwait instead of killing us.
         sigset_t set;
         sigemptyset(&set);

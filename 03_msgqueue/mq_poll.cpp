@@ -20,7 +20,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         const std::string name = kit::unique_posix_name("mq-poll");
         mq_attr attr{};
         attr.mq_maxmsg = 4;

@@ -33,7 +33,7 @@ constexpr std::array<Sent, 5> kSent{
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         const long prio_max = kit::check(::sysconf(_SC_MQ_PRIO_MAX), "sysconf");
         std::printf("_SC_MQ_PRIO_MAX = %ld (priorities 0..%ld)\n", prio_max, prio_max - 1);
 

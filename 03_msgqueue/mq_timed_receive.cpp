@@ -38,7 +38,7 @@ timespec realtime_in(long ms) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         const std::string name = kit::unique_posix_name("mq-timed");
         mq_attr attr{};
         attr.mq_maxmsg = 2;

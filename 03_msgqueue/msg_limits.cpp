@@ -18,10 +18,11 @@
 #include "kit/check.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
+#include "kit/wait.hpp"
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         const long msgmax = kit::read_long_file("/proc/sys/kernel/msgmax").value_or(8192);
         const long msgmnb = kit::read_long_file("/proc/sys/kernel/msgmnb").value_or(16384);
         std::printf("/proc/sys/kernel/msgmax = %ld bytes per message\n", msgmax);

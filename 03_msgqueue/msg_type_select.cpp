@@ -49,7 +49,7 @@ void receive(int id, long msgtyp, int flags, const char* how) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         int id = kit::check(::msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
         auto remove_on_exit = kit::msg_guard(id);  // IPC_RMID also on an error path
 

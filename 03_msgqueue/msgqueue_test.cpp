@@ -24,9 +24,11 @@
 
 #include "kit/check.hpp"
 #include "kit/child.hpp"
+#include "kit_test/program.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
+#include "kit/wait.hpp"
 
 using namespace std::chrono_literals;
 
@@ -180,14 +182,14 @@ TEST(MsgUnrelated, SenderAndReceiverProgramsMeetOnAnFtokKey) {
     kit::Fd(kit::check(::open(keyfile.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600), "open"));
     const key_t key = kit::check(::ftok(keyfile.c_str(), 'M'), "ftok");
 
-    auto sent = kit::run_program({bin("msg_sender"), keyfile.name(), "hello", "world"});
+    auto sent = kit::test::run_program({bin("msg_sender"), keyfile.name(), "hello", "world"});
     auto guard = kit::msg_guard(::msgget(key, 0));  // -1 (nothing to remove) if none was made
     ASSERT_TRUE(sent.status.ok()) << sent.status.describe() << sent.err;
     // The sender has exited; its queue and both messages are still in the kernel.
     ASSERT_NE(guard.id(), -1) << std::strerror(errno);
     EXPECT_EQ(stat_queue(guard.id()).msg_qnum, 2u);
 
-    auto got = kit::run_program({bin("msg_receiver"), keyfile.name(), "2"});
+    auto got = kit::test::run_program({bin("msg_receiver"), keyfile.name(), "2"});
     ASSERT_TRUE(got.status.ok()) << got.status.describe() << got.err;
     EXPECT_EQ(got.out,
               "received type 1, 5 bytes: \"hello\"\nreceived type 1, 5 bytes: \"world\"\n"
@@ -243,7 +245,7 @@ TEST(MsgPersistence, QueueAndMessagesOutliveTheProcessThatMadeThem) {
     }
     EXPECT_TRUE(listed);
     if (::access("/usr/bin/ipcs", X_OK) == 0) {
-        auto ipcs = kit::run_program({"/usr/bin/ipcs", "-q"});
+        auto ipcs = kit::test::run_program({"/usr/bin/ipcs", "-q"});
         const std::string column = ' ' + std::to_string(id) + ' ';
         EXPECT_NE(ipcs.out.find(column), std::string::npos) << ipcs.out;
     }

@@ -37,7 +37,7 @@ timespec from_now(clockid_t clock, long ms) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         void* mem = kit::check(::mmap(nullptr, sizeof(sem_t), PROT_READ | PROT_WRITE,
                                       MAP_SHARED | MAP_ANONYMOUS, -1, 0),
                                MAP_FAILED, "mmap");

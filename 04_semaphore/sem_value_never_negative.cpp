@@ -21,6 +21,7 @@
 #include "kit/check.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
+#include "kit/wait.hpp"
 
 namespace {
 
@@ -35,7 +36,7 @@ void reap(pid_t pid) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         // System V: a new set starts at 0 on Linux; two children each do P.
         int id = kit::check(::semget(IPC_PRIVATE, 1, IPC_CREAT | 0600), "semget");
         auto removal = kit::sem_guard(id);  // IPC_RMID on an error path too

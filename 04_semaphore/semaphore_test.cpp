@@ -24,13 +24,15 @@
 #include <string>
 #include <vector>
 
-#include "kit/build.hpp"
+#include "kit/sanitizer.hpp"
 #include "kit/check.hpp"
 #include "kit/seccomp.hpp"
 #include "kit/child.hpp"
+#include "kit_test/program.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
+#include "kit/wait.hpp"
 
 using namespace std::chrono_literals;
 
@@ -199,13 +201,13 @@ TEST(PosixNamed, UnrelatedProgramsMeetByName) {
     auto guard = kit::sem_unlink_guard(name);
     const std::string file = "/dev/shm/sem." + name.substr(1);
     auto waiter = kit::spawn([&] {
-        auto r = kit::run_program({program("sem_named_waiter"), name, "5"});
+        auto r = kit::test::run_program({program("sem_named_waiter"), name, "5"});
         if (!r.status.ok()) std::fprintf(stderr, "%s%s\n", r.out.c_str(), r.err.c_str());
         return r.status.ok() && r.out.find("woke up") != std::string::npos ? 0 : 1;
     });
     // The waiter created the semaphore (a file in /dev/shm) and is about to block on it.
     ASSERT_TRUE(eventually([&] { return exists(file); }));
-    auto poster = kit::run_program({program("sem_named_poster"), name});
+    auto poster = kit::test::run_program({program("sem_named_poster"), name});
     ASSERT_TRUE(poster.status.ok()) << poster.err;
     EXPECT_NE(poster.out.find("value before: 0"), std::string::npos) << poster.out;
     EXPECT_TRUE(waiter.wait().ok());
@@ -599,7 +601,7 @@ TEST(PV, CountingSemaphoreAdmitsExactlyNHolders) {
 }
 
 TEST(PV, CountingPoolProgramNeverExceedsItsSlots) {
-    auto r = kit::run_program({program("sem_counting_pool")});
+    auto r = kit::test::run_program({program("sem_counting_pool")});
     ASSERT_TRUE(r.status.ok()) << r.err;
     EXPECT_NE(r.out.find("3 holders, pool value 0"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("most holders at once: 3\n"), std::string::npos) << r.out;
@@ -631,7 +633,7 @@ TEST(PV, ZeroSemaphoreMakesBRunAfterA) {
 }
 
 TEST(PV, BinaryLockProgramLosesNoUpdate) {
-    auto r = kit::run_program({program("sem_binary_lock"), "3", "5000"});
+    auto r = kit::test::run_program({program("sem_binary_lock"), "3", "5000"});
     ASSERT_TRUE(r.status.ok()) << r.err;
     EXPECT_EQ(r.out, "3 processes x 5000 increments = 15000, counter = 15000\n");
 }

@@ -32,7 +32,7 @@ union semun {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         int id = kit::check(::semget(IPC_PRIVATE, 2, IPC_CREAT | 0600), "semget");
         auto removal = kit::sem_guard(id);  // IPC_RMID on an error path too
         unsigned short init[2] = {1, 1};

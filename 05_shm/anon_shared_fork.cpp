@@ -29,7 +29,7 @@ long* map_one_long(int sharing) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
         long* priv = map_one_long(MAP_PRIVATE);

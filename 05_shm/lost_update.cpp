@@ -21,7 +21,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
         void* p = kit::check(

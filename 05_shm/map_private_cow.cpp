@@ -36,7 +36,7 @@ char* map(int fd, int sharing) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
         auto name = kit::shm_unlink_guard(kit::unique_posix_name("cow"));

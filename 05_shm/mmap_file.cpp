@@ -36,7 +36,7 @@ char* map_file(const std::string& path) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
         auto path = kit::unlink_guard(kit::unique_temp_path("mapped"));

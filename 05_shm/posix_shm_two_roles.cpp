@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "[reader NAME]", [argv](auto args) {
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
         if (args.size() == 2 && args[0] == "reader") return reader(std::string(args[1]));
-        if (!args.empty()) throw kit::UsageError{"expected no arguments or: reader NAME"};
+        kit::no_arguments(args);
 
         auto name = kit::shm_unlink_guard(kit::unique_posix_name("greeting"));
         int fd = kit::check(shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");

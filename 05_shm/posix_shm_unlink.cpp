@@ -29,7 +29,7 @@ constexpr std::size_t kSize = 4096;
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
         auto name = kit::shm_unlink_guard(kit::unique_posix_name("unlinked"));

@@ -28,7 +28,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "kit/build.hpp"
+#include "kit/sanitizer.hpp"
 #include "kit/check.hpp"
 #include "kit/seccomp.hpp"
 
@@ -75,7 +75,7 @@ int wait_for(pid_t pid, rusage& ru) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
         if (kThreadSanitizer) {
             std::printf("not run: built with ThreadSanitizer, whose runtime makes system calls\n");

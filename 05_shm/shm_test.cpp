@@ -19,7 +19,7 @@
 #include <cstring>
 #include <string>
 
-#include "kit/build.hpp"
+#include "kit/sanitizer.hpp"
 #include "kit/child.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"

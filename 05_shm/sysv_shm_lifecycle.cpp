@@ -41,7 +41,7 @@ int create_with_fresh_key(key_t& key) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
         // 1. The creator is a child that exits; it sends only the key.

@@ -27,7 +27,7 @@ void* const kShmatFailed = reinterpret_cast<void*>(-1);  // shmat's error value
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
         // IPC_PRIVATE: a new segment that only processes told its id can use.

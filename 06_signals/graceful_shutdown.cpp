@@ -47,7 +47,7 @@ int worker(int ready_fd) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         int ready[2];
         kit::check(::pipe(ready), "pipe");
         std::fflush(stdout);

@@ -18,6 +18,7 @@
 #include <cstdio>
 
 #include "kit/proc.hpp"
+#include "kit/wait.hpp"
 #include "kit/check.hpp"
 
 namespace {
@@ -58,7 +59,7 @@ void interrupt(int ready_fd, pid_t pid, long nr) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         int ready[2], idle[2];
         kit::check(::pipe(ready), "pipe");
         kit::check(::pipe(idle), "pipe");

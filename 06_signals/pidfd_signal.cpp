@@ -35,7 +35,7 @@ int pidfd_send_signal(int pidfd, int sig, siginfo_t* info, unsigned flags) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         int hold[2];
         kit::check(::pipe(hold), "pipe");
         std::fflush(stdout);

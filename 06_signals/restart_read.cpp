@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "kit/proc.hpp"
+#include "kit/wait.hpp"
 #include "kit/check.hpp"
 
 namespace {

@@ -52,7 +52,7 @@ int receiver(const sigset_t& set, int ready_fd, int go_fd) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGUSR2);

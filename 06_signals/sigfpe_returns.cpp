@@ -38,7 +38,7 @@ void on_fpe(int, siginfo_t* info, void*) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         struct sigaction sa{};
         sa.sa_sigaction = on_fpe;
         sa.sa_flags = SA_SIGINFO;

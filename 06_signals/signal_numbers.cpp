@@ -24,7 +24,7 @@ constexpr std::array kSignals{SIGHUP,  SIGINT,  SIGQUIT, SIGILL,  SIGABRT, SIGFP
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         for (int sig : kSignals) {
             const char* abbrev = ::sigabbrev_np(sig);  // "USR1" (glibc 2.32+)
             std::printf("%3d  SIG%-7s %s\n", sig, abbrev ? abbrev : "?", ::strsignal(sig));

@@ -44,7 +44,7 @@ int drain(const sigset_t& set, std::array<char, kChunks * sizeof(sigval)>* out) 
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         std::array<char, kChunks * sizeof(sigval)> message{};
         for (std::size_t i = 0; i < kLen; ++i) message[i] = char('a' + i % 26);
 

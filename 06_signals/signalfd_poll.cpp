@@ -20,7 +20,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGUSR1);

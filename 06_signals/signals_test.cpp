@@ -16,10 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "kit/build.hpp"
+#include "kit/sanitizer.hpp"
 #include "kit/proc.hpp"
 #include "kit/check.hpp"
 #include "kit/child.hpp"
+#include "kit_test/program.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
 
@@ -29,9 +30,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-kit::Captured run(const std::string& prog, std::vector<std::string> args = {}) {
+kit::test::Captured run(const std::string& prog, std::vector<std::string> args = {}) {
     args.insert(args.begin(), std::string(KIT_BIN_DIR) + "/" + prog);
-    return kit::run_program(args);
+    return kit::test::run_program(args);
 }
 
 // One byte through a pipe: "I am ready" / "go on". Bounded: false on timeout or EOF.

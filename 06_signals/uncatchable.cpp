@@ -37,7 +37,7 @@ void try_install(int sig, bool ignore) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         for (int sig : {SIGKILL, SIGSTOP, SIGTERM}) {
             try_install(sig, false);
             try_install(sig, true);

@@ -24,7 +24,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         const std::string name = kit::unique_name("abstract");
         const auto addr = sock::unix_abstract(name);  // sun_path = "\0" + name
 

@@ -68,7 +68,7 @@ Result flood(int tx, int rx, long count) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "[COUNT]", [](auto args) {
-        if (args.size() > 1) throw kit::UsageError{"too many arguments"};
+        if (args.size() > 1) throw kit::unexpected(args[1]);
         const long count = args.empty() ? 200 : kit::parse_long(args[0], 1, 100000);
         const int small = 16 * 1024;  // UDP: the kernel doubles this and keeps a floor
 

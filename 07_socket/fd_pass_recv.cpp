@@ -35,7 +35,7 @@ std::string read_some(int fd, std::size_t max) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "[PATH]", [](auto args) {
-        if (args.size() > 1) throw kit::UsageError{"too many arguments"};
+        if (args.size() > 1) throw kit::unexpected(args[1]);
         const std::string path =
             args.empty() ? kit::unique_temp_path("fdpass.sock") : std::string(args[0]);
         const auto addr = sock::unix_path(path);

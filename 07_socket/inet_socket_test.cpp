@@ -21,6 +21,7 @@
 
 #include "kit/check.hpp"
 #include "kit/child.hpp"
+#include "kit_test/program.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
@@ -117,7 +118,7 @@ TEST(TcpEcho, ClientProgramGetsEveryFrameBackWhole) {
     const std::string first = socktest::read_line(server.out.get());
     ASSERT_EQ(first.rfind("listening on 127.0.0.1:", 0), 0u) << first;
     const std::string big(100000, 'z');  // larger than one read() returns
-    auto client = kit::run_program(
+    auto client = kit::test::run_program(
         {prog("tcp_echo_client"), "127.0.0.1", port_of(first), "hello", "two words", big});
     EXPECT_TRUE(client.status.ok()) << client.err;
     EXPECT_EQ(client.out, "echo: hello\necho: two words\necho: " + big + "\nTCP_NODELAY=1\n");
@@ -305,7 +306,7 @@ TEST(ReuseAddr, DoesNotLetTwoListenersShareAPort) {
 }
 
 TEST(ReuseAddr, ProgramShowsBothRestarts) {
-    auto r = kit::run_program({prog("tcp_reuseaddr")});
+    auto r = kit::test::run_program({prog("tcp_reuseaddr")});
     ASSERT_TRUE(r.status.ok()) << r.err;
     EXPECT_NE(r.out.find("SO_REUSEADDR=0: bind() -> EADDRINUSE\n"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("SO_REUSEADDR=1: bind() -> ok\n"), std::string::npos) << r.out;
@@ -353,7 +354,7 @@ TEST(Udp, KeepsDatagramBoundaries) {
 }
 
 TEST(Udp, SendToAClosedPortSucceedsAndTheErrorArrivesLater) {
-    auto r = kit::run_program({prog("udp_datagrams")});
+    auto r = kit::test::run_program({prog("udp_datagrams")});
     ASSERT_TRUE(r.status.ok()) << r.err;
     EXPECT_NE(r.out.find("-> 7 (success)"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("next recv() -> -1, errno ECONNREFUSED"), std::string::npos) << r.out;

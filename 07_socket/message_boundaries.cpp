@@ -36,7 +36,7 @@ std::string recv_once(int fd, std::size_t size, int* flags_out = nullptr) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         constexpr std::array kinds{Kind{SOCK_STREAM, "SOCK_STREAM   "},
                                    Kind{SOCK_SEQPACKET, "SOCK_SEQPACKET"},
                                    Kind{SOCK_DGRAM, "SOCK_DGRAM    "}};

@@ -23,7 +23,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         std::fflush(nullptr);
         pid_t pid = kit::check(::fork(), "fork");
         if (pid == 0) {  // only the child leaves the machine's network behind

@@ -22,7 +22,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         // An abstract name: no file, so no file permissions stop an unprivileged peer.
         const auto addr = sock::unix_abstract(kit::unique_name("peercred"));
         kit::Fd listener(kit::check(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));

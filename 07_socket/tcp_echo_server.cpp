@@ -22,7 +22,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "[ADDR [PORT [CLIENTS]]]", [](auto args) {
-        if (args.size() > 3) throw kit::UsageError{"too many arguments"};
+        if (args.size() > 3) throw kit::unexpected(args[3]);
         const auto addr = sock::inet4(
             args.size() >= 1 ? args[0] : "127.0.0.1",
             args.size() >= 2 ? static_cast<unsigned short>(kit::parse_long(args[1], 0, 65535)) : 0);

@@ -55,7 +55,7 @@ double run_client(unsigned short port, long rounds, int nodelay) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "[ROUNDS]", [](auto args) {
-        if (args.size() > 1) throw kit::UsageError{"too many arguments"};
+        if (args.size() > 1) throw kit::unexpected(args[1]);
         const long rounds = args.empty() ? 10 : kit::parse_long(args[0], 1, 10000);
         for (int nodelay : {0, 1}) {
             const auto addr = sock::inet4("127.0.0.1", 0);  // port 0: any free port

@@ -32,7 +32,7 @@ kit::Fd tcp_socket(bool reuse) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"no arguments expected"};
+        kit::no_arguments(args);
         auto addr = sock::inet4("127.0.0.1", 0);
         unsigned short port = 0;
         {

@@ -19,6 +19,7 @@
 
 #include "kit/check.hpp"
 #include "kit/child.hpp"
+#include "kit_test/program.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
@@ -306,7 +307,7 @@ TEST(UnixStreamPrograms, ClientGetsTheServersReplyAndTheServerRemovesItsPath) {
     const std::string path = socktest::last_word(first);
     auto guard = kit::unlink_guard(path);  // in case the server dies early
     EXPECT_TRUE(exists(path));
-    auto client = kit::run_program({prog("unix_stream_client"), path, "hello"});
+    auto client = kit::test::run_program({prog("unix_stream_client"), path, "hello"});
     EXPECT_TRUE(client.status.ok()) << client.err;
     EXPECT_EQ(client.out, "reply: HELLO\n");
     const std::string rest = socktest::read_rest(server.out.get());
@@ -328,13 +329,13 @@ TEST(UnixStreamPrograms, ServerReplacesAStaleFileButRefusesALiveServersPath) {
     EXPECT_NE(first.find("stale file, unlinking"), std::string::npos) << first;
     EXPECT_EQ(socktest::read_line(server.out.get()), "listening on " + guard.name());
 
-    auto second = kit::run_program({prog("unix_stream_server"), guard.name()});
+    auto second = kit::test::run_program({prog("unix_stream_server"), guard.name()});
     EXPECT_TRUE(second.status.exited_with(1)) << second.status.describe();
     EXPECT_NE(second.err.find("a live server owns the path): Address already in use"),
               std::string::npos)
         << second.err;
 
-    auto client = kit::run_program({prog("unix_stream_client"), guard.name(), "still mine"});
+    auto client = kit::test::run_program({prog("unix_stream_client"), guard.name(), "still mine"});
     EXPECT_EQ(client.out, "reply: STILL MINE\n");
     const std::string rest = socktest::read_rest(server.out.get());
     EXPECT_TRUE(server.child.wait().ok()) << rest;
@@ -347,7 +348,7 @@ TEST(UnixStreamPrograms, ClientReportsEconnrefusedForAFileWithNoListener) {
     const auto addr = sock::unix_path(guard.name());
     auto s = unix_socket();
     ASSERT_EQ(::bind(s.get(), addr.get(), addr.len), 0);  // bound, never listen()
-    auto client = kit::run_program({prog("unix_stream_client"), guard.name(), "hi"});
+    auto client = kit::test::run_program({prog("unix_stream_client"), guard.name(), "hi"});
     EXPECT_TRUE(client.status.exited_with(1));
     EXPECT_EQ(client.err, "unix_stream_client: connect: Connection refused\n");
 }
@@ -434,7 +435,7 @@ TEST(PeerCredentials, ASocketpairReportsItsCreatorNotTheProcessHoldingTheOtherEn
 }
 
 TEST(PeerCredentials, ProgramPrintsTheSameIdsThePeerReports) {
-    auto r = kit::run_program({prog("peer_credentials")});
+    auto r = kit::test::run_program({prog("peer_credentials")});
     ASSERT_TRUE(r.status.ok()) << r.err;
     const auto kernel = r.out.find("SO_PEERCRED: ");
     const auto self = r.out.find("peer says:   ");
@@ -574,7 +575,7 @@ TEST(FdPassing, ProgramsPassPipeFileAndMemfdBetweenUnrelatedProcesses) {
     const std::string first = socktest::read_line(receiver.out.get());
     ASSERT_EQ(first.rfind("listening on ", 0), 0u) << first;
     auto guard = kit::unlink_guard(socktest::last_word(first));
-    auto sender = kit::run_program({prog("fd_pass_send"), guard.name()});
+    auto sender = kit::test::run_program({prog("fd_pass_send"), guard.name()});
     EXPECT_TRUE(sender.status.ok()) << sender.err;
     EXPECT_NE(sender.out.find("my file offset is now 5 (was 2)"), std::string::npos) << sender.out;
     const std::string rest = socktest::read_rest(receiver.out.get());
@@ -641,7 +642,7 @@ TEST(NoNetwork, UnixSocketsWorkWhereTcpToLoopbackIsUnreachable) {
 }
 
 TEST(NoNetwork, ProgramShowsUnixSocketsWorkWhereTcpIsUnreachable) {
-    auto r = kit::run_program({prog("no_network_needed")});
+    auto r = kit::test::run_program({prog("no_network_needed")});
     ASSERT_TRUE(r.status.ok()) << r.err;
     if (r.out.find("cannot show it here") != std::string::npos) GTEST_SKIP() << r.out;
     EXPECT_NE(r.out.find("socketpair(AF_UNIX): read \"still works\""), std::string::npos) << r.out;

@@ -41,7 +41,7 @@ void bind_replacing_stale(int fd, const sock::UnixAddress& addr) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "[PATH [CLIENTS]]", [](auto args) {
-        if (args.size() > 2) throw kit::UsageError{"too many arguments"};
+        if (args.size() > 2) throw kit::unexpected(args[2]);
         const std::string path =
             args.size() >= 1 ? std::string(args[0]) : kit::unique_temp_path("echo.sock");
         const long clients = args.size() >= 2 ? kit::parse_long(args[1], 1, 1000) : 1;

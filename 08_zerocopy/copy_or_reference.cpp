@@ -43,7 +43,7 @@ void report(const char* path, int rfd) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         auto name = kit::unique_temp_path("copy-or-ref");
         auto guard = kit::unlink_guard(name);
         kit::Fd fd(kit::check(::open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600), "open"));

@@ -22,7 +22,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         constexpr std::size_t kLen = 4 * 4096;
         auto name = kit::unique_temp_path("msync");
         auto guard = kit::unlink_guard(name);

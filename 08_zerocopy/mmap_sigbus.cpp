@@ -20,7 +20,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         const std::size_t page = std::size_t(::sysconf(_SC_PAGESIZE));
         auto name = kit::unique_temp_path("sigbus");
         auto guard = kit::unlink_guard(name);

@@ -26,7 +26,7 @@ void show(const char* what, ssize_t rc) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         auto name = kit::unique_temp_path("splice-rules");
         auto guard = kit::unlink_guard(name);
         kit::Fd file(kit::check(::open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600), "open"));

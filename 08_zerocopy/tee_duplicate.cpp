@@ -17,7 +17,7 @@
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         constexpr std::string_view msg = "one message, two readers";
         int a[2], b[2];
         kit::check(::pipe(a), "pipe");

@@ -33,7 +33,7 @@ T* at(void* base, unsigned offset) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{};
+        kit::no_arguments(args);
         constexpr std::string_view msg = "spliced by the kernel, submitted through a ring";
         auto name = kit::unique_temp_path("uring");
         auto guard = kit::unlink_guard(name);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "kit/child.hpp"
+#include "kit_test/program.hpp"
 #include "kit/names.hpp"
 #include "send_paths.hpp"
 #include "smaps_dirty.hpp"
@@ -406,7 +407,7 @@ TEST(PathIntegrity, CopyFileRangeCopiesFileToFileAndRefusesAPipe) {
 }
 
 TEST(PathIntegrity, TheCompareProgramReportsOkForAllElevenRows) {
-    auto r = kit::run_program({KIT_BIN_DIR "/zerocopy_compare", "1"}, {}, std::chrono::seconds(20));
+    auto r = kit::test::run_program({KIT_BIN_DIR "/zerocopy_compare", "1"}, {}, std::chrono::seconds(20));
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << "\n" << r.err;
     int ok = 0;
     for (std::size_t pos = 0; (pos = r.out.find(" ok\n", pos)) != std::string::npos; ++pos) ++ok;
@@ -539,7 +540,7 @@ TEST(MmapPitfalls, MsyncRejectsAnUnalignedAddressWithEinval) {
 // ---- io_uring ---------------------------------------------------------------
 
 TEST(IoUring, ASpliceSubmittedThroughTheRingDeliversTheFileToAnotherProcess) {
-    auto r = kit::run_program({KIT_BIN_DIR "/uring_splice"});
+    auto r = kit::test::run_program({KIT_BIN_DIR "/uring_splice"});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << "\n" << r.out << r.err;
     if (r.out.find("io_uring unavailable here") != std::string::npos) GTEST_SKIP() << r.out;
     EXPECT_NE(r.out.find("completion: res=47 bytes"), std::string::npos) << r.out;

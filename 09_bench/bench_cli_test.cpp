@@ -9,15 +9,16 @@
 #include <sstream>
 
 #include "kit/child.hpp"
+#include "kit_test/program.hpp"
 #include "kit/names.hpp"
 
 namespace {
 
 const std::string kBench = KIT_BIN_DIR "/ipc_bench";
 
-kit::Captured bench(std::vector<std::string> args) {
+kit::test::Captured bench(std::vector<std::string> args) {
     args.insert(args.begin(), kBench);
-    return kit::run_program(args, {}, std::chrono::seconds(15));
+    return kit::test::run_program(args, {}, std::chrono::seconds(15));
 }
 
 std::string read_file(const std::string& path) {

@@ -19,7 +19,7 @@
 #include "bench.hpp"
 #include "harness.hpp"
 #include "kit/child.hpp"
-#include "kit/leak.hpp"
+#include "kit_test/leak.hpp"
 #include "kit/names.hpp"
 #include "stats.hpp"
 

@@ -14,6 +14,12 @@
 # use [0-9] rather than \d, and avoid ';' (CMake's list separator).
 
 set(KIT_SMOKE_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/run_smoke.cmake")
+# Cases and smoke tests that skip on this machine append a line here; the
+# proof checker reads it to report citations that are not proved here.
+set(KIT_SKIP_LOG "${CMAKE_BINARY_DIR}/kit-skipped.log")
+# What a program prints when the machine does not let it show its point; its
+# smoke test then reports "skipped" instead of passing.
+set(KIT_SKIP_PHRASE "cannot show it here")
 # One fixture, required by every test: its setups are the leak-guard snapshot
 # and the doctor, its cleanup is the leak-guard check (common/CMakeLists.txt).
 set(KIT_FIXTURES "kit")
@@ -28,10 +34,13 @@ function(kit_chapter_of dir out_var)
   set(${out_var} "chapter${nn}" PARENT_SCOPE)
 endfunction()
 
-# Compile settings every kit target shares: common/ on the include path,
-# threads, and where to find the chapter's programs and sources at run time.
+# Compile settings every kit target shares: common/ on the include path (the
+# helpers lesson programs may use; test machinery lives in testing/, which only
+# kit_tests adds), threads, and where to find the chapter's programs and
+# sources at run time.
 function(kit_target_defaults target)
   target_include_directories(${target} PRIVATE "${PROJECT_SOURCE_DIR}/common")
+  set_property(GLOBAL APPEND PROPERTY KIT_TARGETS ${target})
   target_link_libraries(${target} PRIVATE Threads::Threads)
   target_compile_definitions(${target} PRIVATE
     KIT_BIN_DIR="${CMAKE_CURRENT_BINARY_DIR}"
@@ -58,16 +67,21 @@ function(kit_smoke suffix)
   add_test(NAME "${name}"
            COMMAND ${CMAKE_COMMAND}
              "-DKIT_EXPECT=${S_EXPECT}" "-DKIT_EXIT_CODE=${S_EXIT_CODE}"
+             "-DKIT_TEST_NAME=${name}" "-DKIT_SKIP_LOG=${KIT_SKIP_LOG}"
+             "-DKIT_SKIP_PHRASE=${KIT_SKIP_PHRASE}"
              -P "${KIT_SMOKE_SCRIPT}" -- ${S_COMMAND}
            WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
   set_tests_properties("${name}" PROPERTIES
-    LABELS "${chapter}" TIMEOUT "${S_TIMEOUT}" FIXTURES_REQUIRED "${KIT_FIXTURES}")
+    LABELS "${chapter}" TIMEOUT "${S_TIMEOUT}" FIXTURES_REQUIRED "${KIT_FIXTURES}"
+    SKIP_REGULAR_EXPRESSION "${KIT_SKIP_PHRASE}")
 endfunction()
 
 # kit_program(<name> [EXPECT <regex>] [ARGS <args...>] [EXIT_CODE <n>]
 #             [TIMEOUT <s>] [SOURCES <more.cpp...>] [LIBS <libs...>] [NO_SMOKE])
 # Builds <name>.cpp into the executable <name> and adds its smoke test
-# chapterNN.run.<name> (unless NO_SMOKE: then add one with kit_smoke).
+# chapterNN.run.<name> (unless NO_SMOKE: then add one with kit_smoke), and the
+# test chapterNN.usage.<name>: given an argument it does not take, the program
+# names it and prints its usage line, and exits 2.
 function(kit_program name)
   cmake_parse_arguments(PARSE_ARGV 1 P "NO_SMOKE" "EXPECT;EXIT_CODE;TIMEOUT" "ARGS;SOURCES;LIBS")
   add_executable(${name} "${name}.cpp" ${P_SOURCES})
@@ -88,6 +102,15 @@ function(kit_program name)
     endif()
     kit_smoke(${name} COMMAND "$<TARGET_FILE:${name}>" ${P_ARGS} EXPECT "${P_EXPECT}" ${extra})
   endif()
+  kit_chapter_of("${CMAKE_CURRENT_SOURCE_DIR}" chapter)
+  set(usage_test "${chapter}.usage.${name}")
+  add_test(NAME "${usage_test}"
+           COMMAND ${CMAKE_COMMAND}
+             "-DKIT_EXPECT=${name}: unexpected argument '--bogus-argument'\nusage: ${name}"
+             "-DKIT_EXIT_CODE=2" -P "${KIT_SMOKE_SCRIPT}" -- "$<TARGET_FILE:${name}>" --bogus-argument
+           WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
+  set_tests_properties("${usage_test}" PROPERTIES
+    LABELS "${chapter}" TIMEOUT 10 FIXTURES_REQUIRED "${KIT_FIXTURES}")
 endfunction()
 
 # kit_tests(<sources...> [LIBS <libs...>] [TIMEOUT <s>])
@@ -104,20 +127,31 @@ function(kit_tests)
   set(target "${folder}_test")
   add_executable(${target} ${T_UNPARSED_ARGUMENTS})
   kit_target_defaults(${target})
-  target_link_libraries(${target} PRIVATE GTest::gtest GTest::gtest_main ${T_LIBS})
+  target_include_directories(${target} PRIVATE "${PROJECT_SOURCE_DIR}/testing")
+  target_link_libraries(${target} PRIVATE kit_gtest_main ${T_LIBS})
   gtest_discover_tests(${target}
     TEST_PREFIX "${chapter}."
     DISCOVERY_TIMEOUT 30
-    PROPERTIES LABELS "${chapter}" TIMEOUT "${T_TIMEOUT}" FIXTURES_REQUIRED "${KIT_FIXTURES}")
+    PROPERTIES LABELS "${chapter}" TIMEOUT "${T_TIMEOUT}" FIXTURES_REQUIRED "${KIT_FIXTURES}"
+               ENVIRONMENT "KIT_SKIP_LOG=${KIT_SKIP_LOG}")
 endfunction()
 
-# Called by the top-level CMakeLists for every chapter: the test
-# chapterNN.lesson.CodeBlocksMatchSources (CONVENTIONS §8).
+# Called by the top-level CMakeLists for every chapter: the lesson checks
+# (CONVENTIONS §8, CONTRIBUTING.md):
+#   chapterNN.lesson.CodeBlocksMatchSources  every cpp excerpt is in a program
+#                                            or chapter header, elisions honest
+#   chapterNN.lesson.OutputBlocksMatchRuns   every "$ ./program" block is run
+#                                            here and its output compared
 function(kit_add_lesson_check dir)
   kit_chapter_of("${dir}" chapter)
   set(name "${chapter}.lesson.CodeBlocksMatchSources")
   add_test(NAME "${name}"
-           COMMAND drift_check "${PROJECT_SOURCE_DIR}/${dir}")
+           COMMAND lesson_check code "${PROJECT_SOURCE_DIR}/${dir}")
   set_tests_properties("${name}" PROPERTIES
     LABELS "${chapter}" TIMEOUT 30 FIXTURES_REQUIRED "${KIT_FIXTURES}")
+  set(name "${chapter}.lesson.OutputBlocksMatchRuns")
+  add_test(NAME "${name}"
+           COMMAND lesson_check output "${PROJECT_SOURCE_DIR}/${dir}" "${PROJECT_BINARY_DIR}/${dir}")
+  set_tests_properties("${name}" PROPERTIES
+    LABELS "${chapter}" TIMEOUT 120 FIXTURES_REQUIRED "${KIT_FIXTURES}")
 endfunction()

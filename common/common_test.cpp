@@ -11,16 +11,15 @@
 #include <csignal>
 #include <fstream>
 
-#include "kit/build.hpp"
+#include "kit/sanitizer.hpp"
 #include "kit/check.hpp"
 #include "kit/child.hpp"
+#include "kit_test/program.hpp"
 #include "kit/fd.hpp"
-#include "kit/leak.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
 #include "kit/seccomp.hpp"
 #include "kit/wait.hpp"
-#include "text_checks.hpp"
 
 using namespace std::chrono_literals;
 
@@ -78,7 +77,7 @@ TEST(Check, ParseLongAcceptsOnlyNumbersInRange) {
 }
 
 TEST(Run, FailedCallPrintsProgramCallAndStrerrorAndExits1) {
-    auto r = kit::run_program({tool("leak_guard"), "check", "/nonexistent/ipckit"});
+    auto r = kit::test::run_program({tool("leak_guard"), "check", "/nonexistent/ipckit"});
     EXPECT_TRUE(r.status.exited_with(1)) << r.status.describe();
     EXPECT_EQ(r.err,
               "leak_guard: open /nonexistent/ipckit (run the snapshot first): No such file or "
@@ -86,13 +85,13 @@ TEST(Run, FailedCallPrintsProgramCallAndStrerrorAndExits1) {
 }
 
 TEST(Run, WrongArgumentsPrintUsageAndExit2) {
-    auto r = kit::run_program({tool("drift_check")});
+    auto r = kit::test::run_program({tool("lesson_check")});
     EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe();
     EXPECT_EQ(r.err, "usage: drift_check CHAPTER_DIR\n");
 }
 
 TEST(Run, HelpPrintsUsageAndExits0) {
-    auto r = kit::run_program({tool("drift_check"), "--help"});
+    auto r = kit::test::run_program({tool("lesson_check"), "--help"});
     EXPECT_TRUE(r.status.ok()) << r.status.describe();
     EXPECT_EQ(r.out, "usage: drift_check CHAPTER_DIR\n");
 }
@@ -292,16 +291,16 @@ TEST(Names, TempPathsFollowTmpdir) {
 }
 
 TEST(RunProgram, CapturesOutputStatusAndStdin) {
-    auto r = kit::run_program({"/bin/sh", "-c", "cat; echo oops >&2; exit 3"}, "in\n");
+    auto r = kit::test::run_program({"/bin/sh", "-c", "cat; echo oops >&2; exit 3"}, "in\n");
     EXPECT_EQ(r.out, "in\n");
     EXPECT_EQ(r.err, "oops\n");
     EXPECT_TRUE(r.status.exited_with(3)) << r.status.describe();
 }
 
 TEST(RunProgram, KillsAProgramThatOverrunsItsDeadline) {
-    auto r = kit::run_program({"/bin/sh", "-c", "exec cat"}, {}, 100ms);  // stdin stays open? no: closed
+    auto r = kit::test::run_program({"/bin/sh", "-c", "exec cat"}, {}, 100ms);  // stdin stays open? no: closed
     EXPECT_TRUE(r.status.ok()) << r.status.describe();
-    auto hung = kit::run_program({"/bin/sh", "-c", "exec tail -f /dev/null"}, {}, 100ms);
+    auto hung = kit::test::run_program({"/bin/sh", "-c", "exec tail -f /dev/null"}, {}, 100ms);
     EXPECT_EQ(hung.status.how, kit::ExitStatus::How::timed_out);
 }
 
@@ -403,72 +402,4 @@ TEST(Seccomp, TrapRaisesSigsysInsteadOfKilling) {
     auto st = child.wait();
     if (st.exited_with(77)) GTEST_SKIP() << "seccomp filters are refused here";
     EXPECT_TRUE(st.ok()) << st.describe();
-}
-
-TEST(LeakGuard, ReportsAnExtraObjectByName) {
-    std::vector<std::string> before = {"/dev/shm/ipckit-1-0-a", "sysv-msg key=0x00000000 id=3"};
-    auto after = before;
-    after.push_back("/tmp/ipckit-9-1-fifo");
-    EXPECT_EQ(kit::leak::new_objects(before, after), std::vector<std::string>{"/tmp/ipckit-9-1-fifo"});
-    EXPECT_TRUE(kit::leak::new_objects(after, before).empty());  // removed objects are no leak
-}
-
-TEST(LeakGuard, SnapshotSeesAFifoOfOursAndASysvQueue) {
-    const auto path = kit::unique_temp_path("fifo");
-    auto before = kit::leak::snapshot();
-    auto guard = kit::unlink_guard(path);
-    ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
-    int id = kit::check(::msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
-    auto q = kit::msg_guard(id);
-    auto leaked = kit::leak::new_objects(before, kit::leak::snapshot());
-    EXPECT_NE(std::find(leaked.begin(), leaked.end(), path), leaked.end());
-    const auto id_suffix = " id=" + std::to_string(id);
-    EXPECT_NE(std::find_if(leaked.begin(), leaked.end(),
-                           [&](const std::string& s) {
-                               return s.rfind("sysv-msg ", 0) == 0 && s.ends_with(id_suffix);
-                           }),
-              leaked.end());
-}
-
-TEST(LeakGuard, ParsesProcSysvipc) {
-    const auto path = kit::unique_temp_path("sysvipc");
-    auto guard = kit::unlink_guard(path);
-    std::ofstream(path) << "       key      msqid perms ...\n"
-                        << "         0          5   600 0 0\n";
-    EXPECT_EQ(kit::leak::sysv_objects(path, "msg"), std::vector<std::string>{"sysv-msg key=0 id=5"});
-}
-
-TEST(TextChecks, BlockMatchesIgnoringIndentationAndAllowsOmissions) {
-    auto src = kit::text::lines("int main() {\n    int fds[2];\n    pipe(fds);\n    fork();\n}\n");
-    kit::text::Block exact{1, {"int fds[2];", "pipe(fds);"}};
-    kit::text::Block gap{1, {"int main() {", "// ...", "fork();"}};
-    kit::text::Block drifted{1, {"int fds[2];", "pipe2(fds, 0);"}};
-    kit::text::Block wrong_order{1, {"fork();", "// ...", "pipe(fds);"}};
-    EXPECT_TRUE(kit::text::block_in_source(exact, src));
-    EXPECT_TRUE(kit::text::block_in_source(gap, src));
-    EXPECT_FALSE(kit::text::block_in_source(drifted, src));
-    EXPECT_FALSE(kit::text::block_in_source(wrong_order, src));
-}
-
-TEST(TextChecks, FindsCppBlocksAndCitedTests) {
-    const std::string md =
-        "text\n```cpp\nint x;\n```\n```sh\nls\n```\n"
-        "proved by `chapter01.PipeAtomicity.WritesUpToPipeBufDoNotInterleave`.\n"
-        "see chapter01.run.pipe_capacity and questions.ProofsExist; run ctest -R chapter05.\n";
-    auto blocks = kit::text::fenced_blocks(md, "cpp");
-    ASSERT_EQ(blocks.size(), 1u);
-    EXPECT_EQ(blocks[0].line, 2);
-    EXPECT_EQ(blocks[0].body, std::vector<std::string>{"int x;"});
-    EXPECT_EQ(kit::text::cited_tests(md),
-              (std::set<std::string>{"chapter01.PipeAtomicity.WritesUpToPipeBufDoNotInterleave",
-                                     "chapter01.run.pipe_capacity", "questions.ProofsExist"}));
-}
-
-TEST(TextChecks, QuestionWithoutProofIsReported) {
-    const std::string md =
-        "### Q1. Good?\n> 好吗？\n\n**Answer.** Yes.\n\n**Proof.** `chapter01.A.B`\n"
-        "### Q2. Bad?\n> 坏吗？\n\n**Answer.** No proof.\n";
-    auto bad = kit::text::malformed_questions(md);
-    ASSERT_EQ(bad.size(), 1u);
-    EXPECT_EQ(bad[0], "### Q2. Bad? — missing **Proof.**");
 }

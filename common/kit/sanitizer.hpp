@@ -1,4 +1,4 @@
-// kit/build.hpp — facts about how this binary was built, for tests whose
+// kit/sanitizer.hpp — facts about how this binary was built, for tests whose
 // premise a build setting takes away (they skip with the reason).
 #pragma once
 

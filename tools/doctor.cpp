@@ -117,7 +117,7 @@ bool mounted(const char* fstype) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
-        if (!args.empty()) throw kit::UsageError{"takes no arguments"};
+        kit::no_arguments(args);
         utsname u{};
         kit::check(::uname(&u), "uname");
         std::printf("ipc-kit doctor\n  kernel                       %s %s\n", u.release, u.machine);

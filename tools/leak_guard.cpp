@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "kit/check.hpp"
-#include "kit/leak.hpp"
+#include "kit_test/leak.hpp"
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "snapshot|check FILE", [](auto args) {

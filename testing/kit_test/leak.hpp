@@ -1,6 +1,6 @@
-// kit/leak.hpp — what IPC objects exist now, and which are new since a snapshot.
+// kit_test/leak.hpp — what IPC objects exist now, and which are new since a snapshot.
 //
-// The leak guard (common/tools/leak_guard.cpp) snapshots before a test run and
+// The leak guard (tools/leak_guard.cpp) snapshots before a test run and
 // compares after it. Every System V object counts (they have no names to tell
 // whose they are); named objects count when their name carries the kit's
 // prefix: /dev/shm (POSIX shared memory and semaphores), /dev/mqueue (POSIX

@@ -1,0 +1,98 @@
+// kit_test/program.hpp — running one of the kit's programs from a test.
+//
+//   auto r = kit::test::run_program({kit::test::program_path("pipe_capacity"), "5000"});
+//   EXPECT_TRUE(r.status.ok()) << r.err;
+//
+// Only tests include this (testing/ is on the tests' include path alone).
+#pragma once
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kit/check.hpp"
+#include "kit/child.hpp"
+#include "kit/fd.hpp"
+#include "kit/wait.hpp"
+
+namespace kit::test {
+
+#ifdef KIT_BIN_DIR
+// The path of a program built in the test's own chapter folder.
+[[nodiscard]] inline std::string program_path(std::string_view name) {
+    std::string path = KIT_BIN_DIR "/";
+    path += name;
+    return path;
+}
+#endif
+
+// What a program printed and how it ended.
+struct Captured {
+    ExitStatus status;
+    std::string out;
+    std::string err;
+};
+
+// Runs argv[0] (a path) with arguments argv[1..], feeding `input` on stdin,
+// and captures stdout and stderr. The whole run is bounded by `deadline`.
+[[nodiscard]] inline Captured run_program(const std::vector<std::string>& argv,
+                                          std::string_view input = {},
+                                          std::chrono::milliseconds deadline = kDeadline) {
+    Pipe in = make_pipe(), out = make_pipe(), err = make_pipe();
+    Child child = spawn([&] {
+        check(::dup2(in.read.get(), STDIN_FILENO), "dup2");
+        check(::dup2(out.write.get(), STDOUT_FILENO), "dup2");
+        check(::dup2(err.write.get(), STDERR_FILENO), "dup2");
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execv(args[0], args.data());
+        std::fprintf(stderr, "execv %s: %s\n", args[0], std::strerror(errno));
+        return 127;
+    });
+    in.read.reset();
+    out.write.reset();
+    err.write.reset();
+    // The input is small (a test's stdin); it fits the pipe, so no deadlock.
+    if (!input.empty()) write_all(in.write.get(), std::as_bytes(std::span(input)));
+    in.write.reset();
+
+    using clock = std::chrono::steady_clock;
+    const auto end = clock::now() + deadline;
+    Captured result;
+    pollfd fds[2] = {{out.read.get(), POLLIN, 0}, {err.read.get(), POLLIN, 0}};
+    std::string* sinks[2] = {&result.out, &result.err};
+    int open_fds = 2;
+    while (open_fds > 0) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - clock::now());
+        if (left.count() <= 0) break;
+        int n = ::poll(fds, 2, static_cast<int>(left.count()));
+        if (n == -1 && errno == EINTR) continue;
+        check(n, "poll");
+        if (n == 0) break;
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+            char buf[4096];
+            ssize_t r = ::read(fds[i].fd, buf, sizeof buf);
+            if (r == -1 && errno == EINTR) continue;
+            check(r, "read");
+            if (r == 0) {
+                fds[i].fd = -1;
+                --open_fds;
+            } else {
+                sinks[i]->append(buf, static_cast<std::size_t>(r));
+            }
+        }
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - clock::now());
+    result.status = child.wait(std::max(left, std::chrono::milliseconds(0)));
+    return result;
+}
+
+}  // namespace kit::test
