@@ -10,8 +10,6 @@
 //         "robust, not made consistent: next pthread_mutex_lock -> ENOTRECOVERABLE"
 #include <pthread.h>
 #include <signal.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +18,7 @@
 #include <cstring>
 
 #include "kit/check.hpp"
+#include "sem_shared.hpp"
 
 namespace {
 
@@ -58,9 +57,7 @@ void kill_while_holding(pthread_mutex_t* m) {
     ::close(fds[0]);
     if (n != 1) throw kit::SysError(ECHILD, "child did not lock");
     kit::check(::kill(pid, SIGKILL), "kill");
-    int status = 0;
-    while (::waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) throw kit::SysError(errno, "waitpid");
+    ch04::reap(pid);
 }
 
 const char* name(int err) {
@@ -72,10 +69,8 @@ const char* name(int err) {
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        void* mem = kit::check(::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
-                                      MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-                               MAP_FAILED, "mmap");
-        auto* s = static_cast<Shared*>(mem);
+        ch04::SharedMapping<Shared> mem;  // what parent and children share
+        Shared* s = mem.get();
         init(&s->plain, false);
         init(&s->robust, true);
         init(&s->abandoned, true);
@@ -109,7 +104,6 @@ int main(int argc, char** argv) {
         std::printf("robust, not made consistent: next pthread_mutex_lock -> %s\n", name(after));
 
         kit::check_err(::pthread_mutex_destroy(&s->robust), "pthread_mutex_destroy");
-        kit::check(::munmap(mem, sizeof(Shared)), "munmap");
         return first == EOWNERDEAD && next == 0 && after == ENOTRECOVERABLE ? 0 : 1;
     });
 }

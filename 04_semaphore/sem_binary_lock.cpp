@@ -6,8 +6,6 @@
 // Run:    ./sem_binary_lock [PROCESSES] [INCREMENTS]
 // Prints: "4 processes x 20000 increments = 80000, counter = 80000"
 #include <semaphore.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "kit/check.hpp"
+#include "sem_shared.hpp"
 
 namespace {
 
@@ -31,10 +30,8 @@ int main(int argc, char** argv) {
         const long procs = args.size() > 0 ? kit::parse_long(args[0], 1, 64) : 4;
         const long times = args.size() > 1 ? kit::parse_long(args[1], 1, 10'000'000) : 20000;
 
-        void* mem = kit::check(::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
-                                      MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-                               MAP_FAILED, "mmap");
-        auto* shared = static_cast<Shared*>(mem);  // anonymous memory starts zeroed
+        ch04::SharedMapping<Shared> mem;  // MAP_SHARED, zeroed, shared by the children
+        Shared* shared = mem.get();
         kit::check(::sem_init(&shared->lock, 1, 1), "sem_init");
 
         std::fflush(stdout);
@@ -53,17 +50,11 @@ int main(int argc, char** argv) {
             kids.push_back(pid);
         }
         bool all_ok = true;
-        for (pid_t pid : kids) {
-            int status = 0;
-            while (::waitpid(pid, &status, 0) == -1)
-                if (errno != EINTR) throw kit::SysError(errno, "waitpid");
-            all_ok = all_ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        }
+        for (pid_t pid : kids) all_ok = ch04::reap(pid) == 0 && all_ok;
         std::printf("%ld processes x %ld increments = %ld, counter = %ld\n", procs, times,
                     procs * times, shared->counter);
         const bool exact = shared->counter == procs * times;
         kit::check(::sem_destroy(&shared->lock), "sem_destroy");
-        kit::check(::munmap(mem, sizeof(Shared)), "munmap");
         return all_ok && exact ? 0 : 1;
     });
 }

@@ -8,8 +8,6 @@
 // Prints: "3 holders, pool value 0: the other 3 workers wait"
 //         "all 6 workers done, most holders at once: 3"
 #include <semaphore.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include <cstdio>
 
 #include "kit/check.hpp"
+#include "sem_shared.hpp"
 
 namespace {
 
@@ -60,10 +59,8 @@ void worker(Shared* s) {
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        void* mem = kit::check(::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
-                                      MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-                               MAP_FAILED, "mmap");
-        auto* s = static_cast<Shared*>(mem);
+        ch04::SharedMapping<Shared> mem;  // shared with the workers forked below
+        Shared* s = mem.get();
         kit::check(::sem_init(&s->pool, 1, kSlots), "sem_init");
         kit::check(::sem_init(&s->entered, 1, 0), "sem_init");
         kit::check(::sem_init(&s->leave, 1, 0), "sem_init");
@@ -94,17 +91,11 @@ int main(int argc, char** argv) {
         for (int i = 0; i < kSlots; ++i) kit::check(::sem_post(&s->leave), "sem_post");
 
         bool all_ok = true;
-        for (pid_t kid : kids) {
-            int status = 0;
-            while (::waitpid(kid, &status, 0) == -1)
-                if (errno != EINTR) throw kit::SysError(errno, "waitpid");
-            all_ok = all_ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        }
+        for (pid_t kid : kids) all_ok = ch04::reap(kid) == 0 && all_ok;
         std::printf("all %d workers done, most holders at once: %d\n", kWorkers,
                     std::atomic_ref(s->most).load());
         for (sem_t* sem : {&s->pool, &s->entered, &s->leave})
             kit::check(::sem_destroy(sem), "sem_destroy");
-        kit::check(::munmap(mem, sizeof(Shared)), "munmap");
         return all_ok ? 0 : 1;
     });
 }

@@ -8,14 +8,13 @@
 //         "mutex: locked by the child, parent's pthread_mutex_unlock -> EPERM"
 #include <pthread.h>
 #include <semaphore.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 
 #include "kit/check.hpp"
+#include "sem_shared.hpp"
 
 namespace {
 
@@ -24,35 +23,26 @@ struct Shared {
     pthread_mutex_t mutex;
 };
 
-int reap(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) throw kit::SysError(errno, "waitpid");
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        void* mem = kit::check(::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
-                                      MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-                               MAP_FAILED, "mmap");
-        auto* s = static_cast<Shared*>(mem);
+        ch04::SharedMapping<Shared> mem;  // shared with the children forked below
+        Shared* s = mem.get();
         kit::check(::sem_init(&s->sem, 1, 1), "sem_init");
         std::fflush(stdout);
 
         pid_t taker = kit::check(::fork(), "fork");
         if (taker == 0) ::_exit(::sem_trywait(&s->sem) == 0 ? 0 : 1);  // takes it, never posts
         pid_t poster = -1;
-        if (reap(taker) == 0) {
+        if (ch04::reap(taker) == 0) {
             poster = kit::check(::fork(), "fork");
             if (poster == 0)
                 ::_exit(::sem_post(&s->sem) == 0 ? 0 : 1);  // gives back what it never took
         }
         int value = -1;
-        if (poster > 0 && reap(poster) == 0)
+        if (poster > 0 && ch04::reap(poster) == 0)
             kit::check(::sem_getvalue(&s->sem, &value), "sem_getvalue");
         std::printf("semaphore: taken by child 1, posted by child 2, value now %d\n", value);
 
@@ -86,11 +76,10 @@ int main(int argc, char** argv) {
                     : err == 0   ? "0 (unlocked!)"
                                  : "another error");
         kit::check(::write(down[1], "G", 1), "write");
-        const bool owner_ok = reap(owner) == 0;
+        const bool owner_ok = ch04::reap(owner) == 0;
         for (int fd : {up[0], up[1], down[0], down[1]}) ::close(fd);
         kit::check_err(::pthread_mutex_destroy(&s->mutex), "pthread_mutex_destroy");
         kit::check(::sem_destroy(&s->sem), "sem_destroy");
-        kit::check(::munmap(mem, sizeof(Shared)), "munmap");
         return value == 1 && err == EPERM && owner_ok ? 0 : 1;
     });
 }

@@ -14,19 +14,17 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <sys/ipc.h>
-#include <sys/mman.h>
 #include <sys/sem.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstddef>
 #include <cstdio>
 
 #include "kit/check.hpp"
 #include "kit/seccomp.hpp"
 #include "kit/names.hpp"
+#include "sem_shared.hpp"
 
 namespace {
 
@@ -42,8 +40,8 @@ void on_sigsys(int, siginfo_t* info, void*) {
     ::syscall(SYS_exit_group, 99);  // exit_group is the one call the filter allows
 }
 
-// From here on, any system call but exit_group raises SIGSYS. Returns 0, or
-// the errno of the step that failed (seccomp may be refused in a container).
+// From here on, any system call but exit_group raises SIGSYS. Returns 0 or
+// why not (a container may refuse seccomp).
 int forbid_system_calls() {
     struct sigaction sa {};
     sa.sa_sigaction = on_sigsys;
@@ -63,11 +61,9 @@ const char* under_filter(Body body) {
         body();
         ::syscall(SYS_exit_group, 0);  // _exit could run sanitizer hooks that make calls
     }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) throw kit::SysError(errno, "waitpid");
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "finished, no system call";
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 98)
+    const int status = ch04::reap(pid);
+    if (status == 0) return "finished, no system call";
+    if (status == 98)
         throw kit::SysError(g_shared->setup_errno, "cannot install a seccomp filter here: prctl");
     const long nr = g_shared->trapped_nr;
     return nr == SYS_futex        ? "trapped on futex"
@@ -81,10 +77,8 @@ const char* under_filter(Body body) {
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        void* mem = kit::check(::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
-                                      MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-                               MAP_FAILED, "mmap");
-        g_shared = static_cast<Shared*>(mem);
+        ch04::SharedMapping<Shared> mem;  // the children report through it
+        g_shared = mem.get();
         kit::check(::sem_init(&g_shared->sem, 1, 0), "sem_init");
 
         std::printf("uncontended sem_post, sem_wait x1000: %s\n", under_filter([] {
@@ -104,7 +98,6 @@ int main(int argc, char** argv) {
                     }));
         kit::check(::semctl(id, 0, IPC_RMID), "semctl(IPC_RMID)");
         kit::check(::sem_destroy(&g_shared->sem), "sem_destroy");
-        kit::check(::munmap(mem, sizeof(Shared)), "munmap");
         return 0;
     });
 }

@@ -7,8 +7,6 @@
 // Prints: "B started first and sleeps in sem_wait"
 //         "order recorded: AB"
 #include <semaphore.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +16,7 @@
 #include "kit/check.hpp"
 #include "kit/proc.hpp"
 #include "kit/wait.hpp"
+#include "sem_shared.hpp"
 
 namespace {
 
@@ -32,22 +31,13 @@ void record(Shared* s, char step) {
     if (at < int(sizeof s->log) - 1) s->log[at] = step;
 }
 
-int reap(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) throw kit::SysError(errno, "waitpid");
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        void* mem = kit::check(::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
-                                      MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-                               MAP_FAILED, "mmap");
-        auto* s = static_cast<Shared*>(mem);
+        ch04::SharedMapping<Shared> mem;  // shared with A and B
+        Shared* s = mem.get();
         kit::check(::sem_init(&s->a_done, 1, 0), "sem_init");
 
         std::fflush(stdout);
@@ -69,10 +59,9 @@ int main(int argc, char** argv) {
             record(s, 'A');
             ::_exit(::sem_post(&s->a_done) == 0 ? 0 : 1);  // V: "A is done"
         }
-        const int status_a = reap(a), status_b = reap(b);
+        const int status_a = ch04::reap(a), status_b = ch04::reap(b);
         std::printf("order recorded: %.*s\n", std::atomic_ref(s->length).load(), s->log);
         kit::check(::sem_destroy(&s->a_done), "sem_destroy");
-        kit::check(::munmap(mem, sizeof(Shared)), "munmap");
         return status_a == 0 && status_b == 0 ? 0 : 1;
     });
 }

@@ -8,8 +8,6 @@
 //         "sem_timedwait (deadline now+200 ms) -> ETIMEDOUT"
 //         "sem_clockwait woke up: a child process posted"
 #include <semaphore.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +15,7 @@
 #include <cstdio>
 
 #include "kit/check.hpp"
+#include "sem_shared.hpp"
 
 namespace {
 
@@ -38,10 +37,8 @@ timespec from_now(clockid_t clock, long ms) {
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        void* mem = kit::check(::mmap(nullptr, sizeof(sem_t), PROT_READ | PROT_WRITE,
-                                      MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-                               MAP_FAILED, "mmap");
-        auto* sem = static_cast<sem_t*>(mem);
+        ch04::SharedMapping<sem_t> mem;  // shared with the child that posts
+        sem_t* sem = mem.get();
         kit::check(::sem_init(sem, 1, 0), "sem_init");
 
         if (::sem_trywait(sem) == -1 && errno == EAGAIN)
@@ -65,11 +62,8 @@ int main(int argc, char** argv) {
         kit::check(rc, "sem_clockwait");
         std::printf("sem_clockwait woke up: a child process posted\n");
 
-        int status = 0;
-        while (::waitpid(pid, &status, 0) == -1)
-            if (errno != EINTR) throw kit::SysError(errno, "waitpid");
+        const int status = ch04::reap(pid);
         kit::check(::sem_destroy(sem), "sem_destroy");
-        kit::check(::munmap(mem, sizeof(sem_t)), "munmap");
-        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+        return status == 0 ? 0 : 1;
     });
 }

@@ -9,7 +9,6 @@
 //         "private semaphore: sem_trywait -> EAGAIN (the child posted its own copy)"
 #include <semaphore.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include <cstdio>
 
 #include "kit/check.hpp"
+#include "sem_shared.hpp"
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
@@ -45,9 +45,7 @@ int main(int argc, char** argv) {
         kit::check(rc, "sem_timedwait");
         std::printf("MAP_SHARED semaphore: the parent woke up on the child's sem_post\n");
 
-        int status = 0;
-        while (::waitpid(pid, &status, 0) == -1)
-            if (errno != EINTR) throw kit::SysError(errno, "waitpid");
+        const int status = ch04::reap(pid);
         // The child has ended: anything it posted to our semaphore is there now.
         if (::sem_trywait(&on_stack) == -1 && errno == EAGAIN)
             std::printf(
@@ -58,6 +56,6 @@ int main(int argc, char** argv) {
         kit::check(::sem_destroy(&on_stack), "sem_destroy");
         kit::check(::sem_destroy(shared), "sem_destroy");
         kit::check(::munmap(mem, sizeof(sem_t)), "munmap");
-        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+        return status == 0 ? 0 : 1;
     });
 }

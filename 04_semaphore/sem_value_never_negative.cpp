@@ -8,9 +8,7 @@
 //         "POSIX:    1 process blocked in sem_wait: sem_getvalue 0"
 #include <semaphore.h>
 #include <sys/ipc.h>
-#include <sys/mman.h>
 #include <sys/sem.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,14 +20,12 @@
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
 #include "kit/wait.hpp"
+#include "sem_shared.hpp"
 
 namespace {
 
-void reap(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) throw kit::SysError(errno, "waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw kit::SysError(ECHILD, "child");
+void reap_ok(pid_t pid) {
+    if (ch04::reap(pid) != 0) throw kit::SysError(ECHILD, "child");
 }
 
 }  // namespace
@@ -59,14 +55,12 @@ int main(int argc, char** argv) {
                     kit::check(::semctl(id, 0, GETNCNT), "semctl(GETNCNT)"));
         sembuf v{0, +2, 0};  // V twice in one operation: both wake
         kit::check(::semop(id, &v, 1), "semop");
-        for (pid_t kid : kids) reap(kid);
+        for (pid_t kid : kids) reap_ok(kid);
         kit::check(::semctl(id, 0, IPC_RMID), "semctl(IPC_RMID)");
 
         // POSIX: an unnamed semaphore of 0 in shared memory; one child waits.
-        void* mem = kit::check(::mmap(nullptr, sizeof(sem_t), PROT_READ | PROT_WRITE,
-                                      MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-                               MAP_FAILED, "mmap");
-        auto* sem = static_cast<sem_t*>(mem);
+        ch04::SharedMapping<sem_t> mem;  // shared with the waiting child
+        sem_t* sem = mem.get();
         kit::check(::sem_init(sem, 1, 0), "sem_init");
         pid_t waiter = kit::check(::fork(), "fork");
         if (waiter == 0) {
@@ -79,9 +73,8 @@ int main(int argc, char** argv) {
         kit::check(::sem_getvalue(sem, &value), "sem_getvalue");
         std::printf("POSIX:    1 process blocked in sem_wait: sem_getvalue %d\n", value);
         kit::check(::sem_post(sem), "sem_post");
-        reap(waiter);
+        reap_ok(waiter);
         kit::check(::sem_destroy(sem), "sem_destroy");
-        kit::check(::munmap(mem, sizeof(sem_t)), "munmap");
         return 0;
     });
 }
