@@ -1,16 +1,17 @@
 // pipe_nonblock_write.cpp — where PIPE_BUF matters when the pipe is nearly
 // full. With O_NONBLOCK, a write of at most PIPE_BUF bytes is all-or-nothing:
 // if it does not fit, it fails with EAGAIN and writes nothing. A larger write
-// is not atomic: it takes what fits and returns a short count.
+// is not atomic: into the very same room it takes what fits and returns a
+// short count.
 //
-// The pipe is first filled to a known amount (capacity minus ROOM), so the
+// Each pipe is first filled to a known amount (capacity minus ROOM), so the
 // result is the same on every run.
 //
 // Run:    ./pipe_nonblock_write
 // Prints: room 96 bytes: write(200) [<= PIPE_BUF] -> -1 EAGAIN, pipe holds 65440
+//         room 96 bytes: write(4192) [>  PIPE_BUF] -> 96 (partial), pipe holds 65536
 //         room 96 bytes: write(96) [<= PIPE_BUF] -> 96 (all), pipe holds 65536
 //         room 4096 bytes: write(6000) [>  PIPE_BUF] -> 4096 (partial), pipe holds 65536
-//         room 4096 bytes: write(4096) [<= PIPE_BUF] -> 4096 (all), pipe holds 65536
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/ioctl.h>
@@ -60,10 +61,10 @@ void try_write(int room, std::size_t len) {
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        try_write(96, 200);     // small and does not fit: nothing written
-        try_write(96, 96);      // small and fits: all of it
-        try_write(4096, 6000);  // large: what fits is written, the rest is not
-        try_write(4096, PIPE_BUF);
+        try_write(96, 200);             // small and does not fit: nothing written
+        try_write(96, PIPE_BUF + 96);   // large, the same room: what fits is written
+        try_write(96, 96);              // small and fits: all of it
+        try_write(4096, 6000);          // large: a whole free page, the rest is not
         return 0;
     });
 }
