@@ -5,7 +5,7 @@
 //
 // Proof: a child installs a seccomp filter that traps EVERY system call except
 // exit_group, then uses the semaphore. The trap handler records which call it
-// was and exits with status 99. (Where seccomp is refused, it says so, exit 1.)
+// was and exits with status 99. (Where seccomp is refused: "cannot show it here".)
 //
 // Run:    ./sem_no_syscall
 // Prints: "uncontended sem_post, sem_wait x1000: finished, no system call"
@@ -64,7 +64,7 @@ const char* under_filter(Body body) {
     const int status = ch04::reap(pid);
     if (status == 0) return "finished, no system call";
     if (status == 98)
-        throw kit::SysError(g_shared->setup_errno, "cannot install a seccomp filter here: prctl");
+        throw kit::SysError(g_shared->setup_errno, "cannot show it here: seccomp refused: prctl");
     const long nr = g_shared->trapped_nr;
     return nr == SYS_futex        ? "trapped on futex"
            : nr == SYS_semop      ? "trapped on semop"

@@ -52,13 +52,19 @@ bool mapped_here(const void* p) {
     return false;
 }
 
-// A child creates the named semaphore with value 1, takes the unit, and is
-// killed with SIGKILL while holding it.
-void kill_named_holder(const std::string& name) {
-    kill_while_holding([&] {
+// A child creates the named semaphore with value 1 and takes the unit; once it
+// says so, it is killed with `sig`. How it ended.
+kit::ExitStatus kill_named_holder(const std::string& name, int sig) {
+    auto ready = kit::make_pipe();
+    auto holder = kit::spawn([&] {
         sem_t* s = ::sem_open(name.c_str(), O_CREAT | O_EXCL, 0600, 1);
-        return s == SEM_FAILED ? errno : try_wait(s);
+        if (s == SEM_FAILED || try_wait(s) != 0) return 1;
+        say(ready.write);
+        ::pause();
+        return 0;
     });
+    if (heard(ready.read)) kit::check(::kill(holder.pid(), sig), "kill");
+    return holder.wait();
 }
 
 }  // namespace
@@ -120,7 +126,7 @@ TEST(PosixNamedSemCrash, HolderKilledLeavesItTakenAndTheNameInDevShm) {
     const auto name = kit::unique_posix_name("crash");
     auto guard = kit::sem_unlink_guard(name);
     const std::string file = "/dev/shm/sem." + name.substr(1);
-    kill_named_holder(name);  // SIGKILL while holding the only unit
+    ASSERT_TRUE(kill_named_holder(name, SIGKILL).killed_by(SIGKILL));  // holding the only unit
     EXPECT_TRUE(exists(file)) << "the name outlives the process that created it";
     sem_t* s = kit::check(::sem_open(name.c_str(), 0), SEM_FAILED, "sem_open");
     EXPECT_EQ(value_of(s), 0) << "nobody gave the unit back";
@@ -135,7 +141,7 @@ TEST(PosixNamedSemCrash, HolderKilledLeavesItTakenAndTheNameInDevShm) {
 TEST(PosixNamedSemCrash, StartupCleanupUnlinksAStaleNameBeforeCreating) {
     const auto name = kit::unique_posix_name("stale");
     auto guard = kit::sem_unlink_guard(name);
-    kill_named_holder(name);  // a previous run died holding it
+    ASSERT_TRUE(kill_named_holder(name, SIGKILL).killed_by(SIGKILL));  // a previous run died
     // Without the clean-up, O_CREAT opens the stale semaphore: the initial value is ignored.
     sem_t* stale = kit::check(::sem_open(name.c_str(), O_CREAT, 0600, 1), SEM_FAILED, "sem_open");
     EXPECT_EQ(value_of(stale), 0);

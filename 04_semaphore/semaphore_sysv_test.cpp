@@ -116,9 +116,12 @@ TEST(SysvSet, SemtimedopTimeoutFailsWithEagainNotEtimedout) {
     auto child = kit::spawn([&] {
         sembuf p{0, -1, 0};
         const timespec rel{0, 100'000'000};  // relative, unlike sem_timedwait
-        return ::semtimedop(set.id(), &p, 1, &rel) == -1 && errno == EAGAIN ? 0 : 1;
+        if (::semtimedop(set.id(), &p, 1, &rel) == 0) return 1;
+        return errno == EAGAIN ? 0 : errno == ETIMEDOUT ? 2 : 3;
     });
-    EXPECT_TRUE(child.wait().ok());
+    const auto status = child.wait();
+    EXPECT_FALSE(status.exited_with(2)) << "semtimedop reported ETIMEDOUT, sem_timedwait's error";
+    EXPECT_TRUE(status.ok()) << status.describe();
 }
 
 TEST(SysvSet, ValuesAboveSemvmxFailWithErange) {
