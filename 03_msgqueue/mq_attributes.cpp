@@ -6,6 +6,8 @@
 //
 // Run:    ./mq_attributes
 // Prints: the limits, the default attributes, then one line per error.
+// Each name is removed right after its mq_open, so SIGINT, SIGTERM or even
+// SIGKILL leave nothing behind.
 #include <fcntl.h>
 #include <mqueue.h>
 
@@ -28,8 +30,8 @@ int try_create(long maxmsg, long msgsize) {
     attr.mq_msgsize = msgsize;
     mqd_t q = ::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
     if (q == mqd_t(-1)) return errno;
-    kit::check(::mq_close(q), "mq_close");
     kit::check(::mq_unlink(name.c_str()), "mq_unlink");
+    kit::check(::mq_close(q), "mq_close");
     return 0;
 }
 
@@ -48,7 +50,7 @@ int main(int argc, char** argv) {
         const std::string name = kit::unique_posix_name("mq-attr");
         mqd_t q = kit::check(::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, nullptr),
                              "mq_open");
-        kit::NameGuard unlink_on_exit(name, ::mq_unlink);  // also on an error path
+        kit::check(::mq_unlink(name.c_str()), "mq_unlink");  // q stays usable; nothing can leak
         mq_attr attr{};
         kit::check(::mq_getattr(q, &attr), "mq_getattr");
         std::printf("mq_getattr: mq_maxmsg=%ld mq_msgsize=%ld mq_curmsgs=%ld\n", attr.mq_maxmsg,
@@ -64,8 +66,6 @@ int main(int argc, char** argv) {
         if (::mq_send(q, big.data(), big.size(), 0) == -1 && errno == EMSGSIZE)
             std::printf("mq_send of mq_msgsize+1 bytes: EMSGSIZE\n");
         kit::check(::mq_close(q), "mq_close");
-        kit::check(::mq_unlink(name.c_str()), "mq_unlink");
-        unlink_on_exit.dismiss();
 
         const long msg_max = kit::read_long_file("/proc/sys/fs/mqueue/msg_max").value_or(10);
         const long size_max = kit::read_long_file("/proc/sys/fs/mqueue/msgsize_max").value_or(8192);

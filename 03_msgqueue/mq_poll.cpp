@@ -5,6 +5,8 @@
 // Run:    ./mq_poll
 // Prints: poll before any message: 0 ready (timeout)
 //         poll: POLLIN on the queue after the child sent "ping"
+// The name is removed right after mq_open (the forked sender inherits the
+// descriptor), so SIGINT, SIGTERM or even SIGKILL leave nothing behind.
 #include <fcntl.h>
 #include <mqueue.h>
 #include <poll.h>
@@ -27,7 +29,9 @@ int main(int argc, char** argv) {
         attr.mq_msgsize = 64;
         mqd_t q =
             kit::check(::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &attr), "mq_open");
-        kit::NameGuard unlink_on_exit(name, ::mq_unlink);  // also on an error path
+        // Every user of the queue has it open (a forked child inherits q), so the
+        // name can go now: a crash, even SIGKILL, leaves nothing behind.
+        kit::check(::mq_unlink(name.c_str()), "mq_unlink");
 
         pollfd p{q, POLLIN, 0};  // an mqd_t is an int fd on Linux (not portable POSIX)
         int n = kit::check(::poll(&p, 1, 100), "poll");
@@ -49,8 +53,6 @@ int main(int argc, char** argv) {
         kit::check(::waitpid(pid, &status, 0), "waitpid");
 
         kit::check(::mq_close(q), "mq_close");
-        kit::check(::mq_unlink(name.c_str()), "mq_unlink");
-        unlink_on_exit.dismiss();
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
     });
 }

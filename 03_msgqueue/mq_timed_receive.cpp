@@ -6,6 +6,8 @@
 // Run:    ./mq_timed_receive
 // Prints: mq_timedreceive on an empty queue (deadline +200 ms): ETIMEDOUT
 //         mq_receive with O_NONBLOCK on an empty queue: EAGAIN ...
+// The name is removed once both descriptors are open (the forked sender
+// inherits them), so SIGINT, SIGTERM or even SIGKILL leave nothing behind.
 #include <fcntl.h>
 #include <mqueue.h>
 #include <sys/wait.h>
@@ -45,15 +47,18 @@ int main(int argc, char** argv) {
         attr.mq_msgsize = 64;
         mqd_t q =
             kit::check(::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &attr), "mq_open");
-        kit::NameGuard unlink_on_exit(name, ::mq_unlink);  // also on an error path
+        // A second descriptor for the same queue, non-blocking (mq_setattr could switch q too).
+        mqd_t nb = ::mq_open(name.c_str(), O_RDWR | O_NONBLOCK);
+        // Every user of the queue has it open (a forked child inherits q), so the
+        // name can go now: a crash, even SIGKILL, leaves nothing behind.
+        kit::check(::mq_unlink(name.c_str()), "mq_unlink");
+        kit::check(nb, "mq_open");
         char buf[64];
 
         timespec deadline = realtime_in(200);
         if (::mq_timedreceive(q, buf, sizeof buf, nullptr, &deadline) == -1 && errno == ETIMEDOUT)
             std::printf("mq_timedreceive on an empty queue (deadline +200 ms): ETIMEDOUT\n");
 
-        // A second descriptor for the same queue, non-blocking (mq_setattr could switch q too).
-        mqd_t nb = kit::check(::mq_open(name.c_str(), O_RDWR | O_NONBLOCK), "mq_open");
         if (::mq_receive(nb, buf, sizeof buf, nullptr) == -1 && errno == EAGAIN)
             std::printf("mq_receive with O_NONBLOCK on an empty queue: EAGAIN\n");
         kit::check(::mq_send(nb, "1", 1, 0), "mq_send");
@@ -78,8 +83,6 @@ int main(int argc, char** argv) {
 
         kit::check(::mq_close(nb), "mq_close");
         kit::check(::mq_close(q), "mq_close");
-        kit::check(::mq_unlink(name.c_str()), "mq_unlink");
-        unlink_on_exit.dismiss();
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
     });
 }

@@ -2,11 +2,18 @@
 // process finds the queue through a key that ftok() derives from a file both
 // sides know; the messages stay in the kernel after this program exits.
 //
-// Run:    touch /tmp/q && ./msg_sender /tmp/q hello world && ipcs -q && ./msg_receiver /tmp/q 2
+// Run:    touch q && ./msg_sender q hello world && ./msg_receiver q 2
 // Prints: one line per message, e.g.  sent type 1, 5 bytes: "hello"
+//         then  queue <id> keeps 2 messages after this program exits
+// Stopped by SIGINT or SIGTERM while it waits in msgsnd (a full queue), it
+// removes the queue and exits 128 + the signal. SIGKILL cannot be caught: the
+// queue and the messages sent so far stay until msgctl(IPC_RMID) / ipcrm -q.
+#include <signal.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 
@@ -16,10 +23,22 @@
 using ch03::kProjectId;
 using ch03::Message;
 
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;  // the signal that asked us to stop
+void on_stop(int sig) {
+    g_stop = sig;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "PATH TEXT...", [](auto args) {
         if (args.size() < 2) throw kit::UsageError{"need a key file and at least one text"};
         const std::string path(args[0]);
+        struct sigaction sa {};  // no SA_RESTART: the signal interrupts msgsnd with EINTR
+        sa.sa_handler = on_stop;
+        for (int sig : {SIGINT, SIGTERM}) kit::check(::sigaction(sig, &sa, nullptr), "sigaction");
         key_t key = kit::check(::ftok(path.c_str(), kProjectId), "ftok");
         // IPC_CREAT without IPC_EXCL: whoever starts first creates the queue.
         int id = kit::check(::msgget(key, IPC_CREAT | 0600), "msgget");
@@ -29,11 +48,23 @@ int main(int argc, char** argv) {
             Message m{};
             m.mtype = 1;
             std::memcpy(m.mtext, text.data(), text.size());
+            int rc;
             // The size counts the payload only, never the mtype in front of it.
-            kit::check(::msgsnd(id, &m, text.size(), 0), "msgsnd");
+            do rc = ::msgsnd(id, &m, text.size(), 0);
+            while (rc == -1 && errno == EINTR && g_stop == 0);
+            if (g_stop != 0) {
+                kit::check(::msgctl(id, IPC_RMID, nullptr), "msgctl(IPC_RMID)");
+                std::printf("stopped by signal %d, removed queue %d\n", int(g_stop), id);
+                return 128 + int(g_stop);
+            }
+            kit::check(rc, "msgsnd");
             std::printf("sent type %ld, %zu bytes: \"%.*s\"\n", m.mtype, text.size(),
                         int(text.size()), text.data());
         }
+        msqid_ds ds{};
+        kit::check(::msgctl(id, IPC_STAT, &ds), "msgctl(IPC_STAT)");
+        std::printf("queue %d keeps %lu messages after this program exits\n", id,
+                    static_cast<unsigned long>(ds.msg_qnum));
         return 0;  // exit without msgctl(IPC_RMID): the queue and its messages stay
     });
 }

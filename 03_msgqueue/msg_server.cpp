@@ -95,7 +95,7 @@ bool reaped_ok(pid_t pid) {
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "[CLIENTS]", [](auto args) {
-        if (args.size() > 1) throw kit::UsageError{};
+        if (args.size() > 1) throw kit::unexpected(args[1]);
         const long clients = args.empty() ? 3 : kit::parse_long(args[0], 1, 50);
         int id = kit::check(::msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
         auto remove_on_exit = kit::msg_guard(id);  // IPC_RMID also on an error path
