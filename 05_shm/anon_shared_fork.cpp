@@ -14,14 +14,14 @@
 #include <cstdio>
 
 #include "kit/check.hpp"
-#include "shm_steps.hpp"
+#include "kit/child.hpp"
 
 namespace {
 long g_global = 0;  // ordinary memory: fork gives the child a copy
 
 long* map_one_long(int sharing) {
     void* p = kit::check(
-        mmap(nullptr, sizeof(long), PROT_READ | PROT_WRITE, sharing | MAP_ANONYMOUS, -1, 0),
+        ::mmap(nullptr, sizeof(long), PROT_READ | PROT_WRITE, sharing | MAP_ANONYMOUS, -1, 0),
         MAP_FAILED, "mmap");
     return static_cast<long*>(p);
 }
@@ -35,24 +35,20 @@ int main(int argc, char** argv) {
         long* priv = map_one_long(MAP_PRIVATE);
         long* shared = map_one_long(MAP_SHARED);  // no file, no name: only fork passes it on
 
-        std::fflush(stdout);
-        pid_t pid = kit::check(fork(), "fork");
-        if (pid == 0) {
-            ch05::run_child([&] {
-                g_global = 42;
-                *priv = 42;
-                *shared = 42;
-                std::printf("child wrote 42 into all three\n");
-                return 0;
-            });
-        }
-        if (!ch05::reap_ok(pid)) return 1;
+        kit::Child child = kit::spawn([&] {
+            g_global = 42;
+            *priv = 42;
+            *shared = 42;
+            std::printf("child wrote 42 into all three\n");
+            return 0;
+        });
+        if (!child.wait().ok()) return 1;
 
         std::printf("ordinary global:               parent sees %ld\n", g_global);
         std::printf("MAP_PRIVATE | MAP_ANONYMOUS:   parent sees %ld\n", *priv);
         std::printf("MAP_SHARED  | MAP_ANONYMOUS:   parent sees %ld\n", *shared);
-        kit::check(munmap(priv, sizeof(long)), "munmap");
-        kit::check(munmap(shared, sizeof(long)), "munmap");
+        kit::check(::munmap(priv, sizeof(long)), "munmap");
+        kit::check(::munmap(shared, sizeof(long)), "munmap");
         return 0;
     });
 }

@@ -17,51 +17,49 @@
 #include <cstdio>
 
 #include "kit/check.hpp"
-#include "shm_steps.hpp"
+#include "kit/child.hpp"
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
         kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
-        void* p = kit::check(
-            mmap(nullptr, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-            MAP_FAILED, "mmap");
+        void* p = kit::check(::mmap(nullptr, sizeof(long), PROT_READ | PROT_WRITE,
+                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+                             MAP_FAILED, "mmap");
         long* value = static_cast<long*>(p);
         *value = 5;
 
+        char step = 0;  // one byte on a pipe: "your turn"
         int a_to_b[2], b_to_a[2];
-        kit::check(pipe(a_to_b), "pipe");
-        kit::check(pipe(b_to_a), "pipe");
-        std::fflush(stdout);
-        pid_t b = kit::check(fork(), "fork");
-        if (b == 0) {
-            ch05::run_child([&] {  // process B: value += 2
-                kit::check(close(a_to_b[1]), "close");
-                ch05::wait_go(a_to_b[0]);  // A has read
-                long seen = *value;
-                std::printf("B read %ld\n", seen);
-                ch05::send_go(b_to_a[1]);
-                ch05::wait_go(a_to_b[0]);  // A has written
-                *value = seen + 2;
-                std::printf("B wrote %ld\n", seen + 2);
-                return 0;
-            });
-        }
-        kit::check(close(b_to_a[1]), "close");
+        kit::check(::pipe(a_to_b), "pipe");
+        kit::check(::pipe(b_to_a), "pipe");
+        kit::Child b = kit::spawn([&] {  // process B: value += 2
+            kit::check(::close(a_to_b[1]), "close");
+            if (kit::check(::read(a_to_b[0], &step, 1), "read") != 1) return 1;  // A has read
+            long seen = *value;
+            std::printf("B read %ld\n", seen);
+            kit::check(::write(b_to_a[1], "g", 1), "write");
+            if (kit::check(::read(a_to_b[0], &step, 1), "read") != 1) return 1;  // A has written
+            *value = seen + 2;
+            std::printf("B wrote %ld\n", seen + 2);
+            return 0;
+        });
+        kit::check(::close(b_to_a[1]), "close");
         // process A: value += 1
         long seen = *value;
         std::printf("A read %ld\n", seen);
-        ch05::send_go(a_to_b[1]);
-        ch05::wait_go(b_to_a[0]);  // B has read the same 5
+        kit::check(::write(a_to_b[1], "g", 1), "write");
+        if (kit::check(::read(b_to_a[0], &step, 1), "read") != 1)
+            return 1;  // B has read the same 5
         *value = seen + 1;
         std::printf("A wrote %ld\n", seen + 1);
-        ch05::send_go(a_to_b[1]);
-        if (!ch05::reap_ok(b)) return 1;
+        kit::check(::write(a_to_b[1], "g", 1), "write");
+        if (!b.wait().ok()) return 1;
 
         std::printf("value = %ld, expected 8: %s\n", *value,
                     *value == 8 ? "no update lost" : "A's update was lost");
-        kit::check(munmap(p, sizeof(long)), "munmap");
+        kit::check(::munmap(p, sizeof(long)), "munmap");
         return 0;
     });
 }

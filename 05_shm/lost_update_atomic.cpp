@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "kit/check.hpp"
-#include "shm_steps.hpp"
+#include "kit/child.hpp"
 
 namespace {
 static_assert(std::atomic_ref<long>::is_always_lock_free,
@@ -40,61 +40,53 @@ int main(int argc, char** argv) {
         const long iters = args.empty() ? 50000 : kit::parse_long(args[1], 1, 10'000'000);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
-        void* p = kit::check(mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
-                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+        void* p = kit::check(::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
+                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0),
                              MAP_FAILED, "mmap");
         auto& s = *static_cast<Shared*>(p);
         std::atomic_ref<long> value(s.value);
         value.store(5);
 
+        char step = 0;  // one byte on a pipe: "your turn"
         int a_to_b[2], b_to_a[2];
-        kit::check(pipe(a_to_b), "pipe");
-        kit::check(pipe(b_to_a), "pipe");
-        std::fflush(stdout);
-        pid_t b = kit::check(fork(), "fork");
-        if (b == 0) {
-            ch05::run_child([&] {  // process B: value += 2, as an atomic load then an atomic store
-                kit::check(close(a_to_b[1]), "close");
-                ch05::wait_go(a_to_b[0]);
+        kit::check(::pipe(a_to_b), "pipe");
+        kit::check(::pipe(b_to_a), "pipe");
+        kit::Child b =
+            kit::spawn([&] {  // process B: value += 2, as an atomic load then an atomic store
+                kit::check(::close(a_to_b[1]), "close");
+                if (kit::check(::read(a_to_b[0], &step, 1), "read") != 1) return 1;
                 long seen = value.load();
                 std::printf("B: load() -> %ld\n", seen);
-                ch05::send_go(b_to_a[1]);
-                ch05::wait_go(a_to_b[0]);
+                kit::check(::write(b_to_a[1], "g", 1), "write");
+                if (kit::check(::read(a_to_b[0], &step, 1), "read") != 1) return 1;
                 value.store(seen + 2);
                 std::printf("B: store(%ld)\n", seen + 2);
                 return 0;
             });
-        }
-        kit::check(close(b_to_a[1]), "close");
+        kit::check(::close(b_to_a[1]), "close");
         long seen = value.load();  // process A: value += 1
         std::printf("A: load() -> %ld\n", seen);
-        ch05::send_go(a_to_b[1]);
-        ch05::wait_go(b_to_a[0]);
+        kit::check(::write(a_to_b[1], "g", 1), "write");
+        if (kit::check(::read(b_to_a[0], &step, 1), "read") != 1) return 1;
         value.store(seen + 1);
         std::printf("A: store(%ld)\n", seen + 1);
-        ch05::send_go(a_to_b[1]);
-        if (!ch05::reap_ok(b)) return 1;
+        kit::check(::write(a_to_b[1], "g", 1), "write");
+        if (!b.wait().ok()) return 1;
         std::printf("load/store: value = %ld, expected 8%s\n", value.load(),
                     value.load() == 8 ? "" : ": A's update was lost");
 
         value.store(0);
-        std::vector<pid_t> workers;
-        std::fflush(stdout);
-        for (long i = 0; i < procs; ++i) {
-            pid_t pid = kit::check(fork(), "fork");
-            if (pid == 0) {
-                ch05::run_child([&] {
-                    for (long n = 0; n < iters; ++n) value.fetch_add(1);
-                    return 0;
-                });
-            }
-            workers.push_back(pid);
-        }
-        for (pid_t pid : workers)
-            if (!ch05::reap_ok(pid)) return 1;
+        std::vector<kit::Child> workers;
+        for (long i = 0; i < procs; ++i)
+            workers.push_back(kit::spawn([&] {
+                for (long n = 0; n < iters; ++n) value.fetch_add(1);
+                return 0;
+            }));
+        for (auto& w : workers)  // bounded: a stuck worker is killed
+            if (!w.wait(std::chrono::minutes(10)).ok()) return 1;
         std::printf("fetch_add: %ld processes x %ld increments: %ld, expected %ld\n", procs, iters,
                     value.load(), procs * iters);
-        kit::check(munmap(p, sizeof(Shared)), "munmap");
+        kit::check(::munmap(p, sizeof(Shared)), "munmap");
         return 0;
     });
 }

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "kit/check.hpp"
-#include "shm_steps.hpp"
+#include "kit/child.hpp"
 
 namespace {
 struct Shared {
@@ -31,12 +31,12 @@ struct Shared {
 };
 
 void lock(Shared& s) {
-    while (sem_wait(&s.lock) == -1) {
+    while (::sem_wait(&s.lock) == -1) {
         if (errno != EINTR) throw kit::SysError(errno, "sem_wait");
     }
 }
 void unlock(Shared& s) {
-    kit::check(sem_post(&s.lock), "sem_post");
+    kit::check(::sem_post(&s.lock), "sem_post");
 }
 }  // namespace
 
@@ -47,68 +47,61 @@ int main(int argc, char** argv) {
         const long iters = args.empty() ? 50000 : kit::parse_long(args[1], 1, 10'000'000);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
-        void* p = kit::check(mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
-                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+        void* p = kit::check(::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
+                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0),
                              MAP_FAILED, "mmap");
         auto& s = *static_cast<Shared*>(p);
-        kit::check(sem_init(&s.lock, /*pshared=*/1, /*value=*/1), "sem_init");
+        kit::check(::sem_init(&s.lock, /*pshared=*/1, /*value=*/1), "sem_init");
         s.value = 5;
 
+        char step = 0;  // one byte on a pipe: "your turn"
         int a_to_b[2], b_to_a[2];
-        kit::check(pipe(a_to_b), "pipe");
-        kit::check(pipe(b_to_a), "pipe");
-        std::fflush(stdout);
-        pid_t b = kit::check(fork(), "fork");
-        if (b == 0) {
-            ch05::run_child([&] {  // process B: value += 2
-                kit::check(close(a_to_b[1]), "close");
-                ch05::wait_go(a_to_b[0]);  // A holds the semaphore and has read
-                if (sem_trywait(&s.lock) == 0 || errno != EAGAIN) return 1;
-                std::printf("B: sem_trywait -> EAGAIN, so B waits\n");
-                ch05::send_go(b_to_a[1]);
-                lock(s);
-                long seen = s.value;
-                s.value = seen + 2;
-                std::printf("B read %ld, wrote %ld\n", seen, seen + 2);
-                unlock(s);
-                return 0;
-            });
-        }
-        kit::check(close(b_to_a[1]), "close");
+        kit::check(::pipe(a_to_b), "pipe");
+        kit::check(::pipe(b_to_a), "pipe");
+        kit::Child b = kit::spawn([&] {  // process B: value += 2
+            kit::check(::close(a_to_b[1]), "close");
+            if (kit::check(::read(a_to_b[0], &step, 1), "read") != 1)
+                return 1;  // A holds the semaphore and has read
+            if (::sem_trywait(&s.lock) == 0 || errno != EAGAIN) return 1;
+            std::printf("B: sem_trywait -> EAGAIN, so B waits\n");
+            kit::check(::write(b_to_a[1], "g", 1), "write");
+            lock(s);
+            long seen = s.value;
+            s.value = seen + 2;
+            std::printf("B read %ld, wrote %ld\n", seen, seen + 2);
+            unlock(s);
+            return 0;
+        });
+        kit::check(::close(b_to_a[1]), "close");
         lock(s);  // process A: value += 1
         long seen = s.value;
         std::printf("A read %ld (holding the semaphore)\n", seen);
-        ch05::send_go(a_to_b[1]);
-        ch05::wait_go(b_to_a[0]);  // B tried to read and was refused
+        kit::check(::write(a_to_b[1], "g", 1), "write");
+        if (kit::check(::read(b_to_a[0], &step, 1), "read") != 1)
+            return 1;  // B tried to read and was refused
         s.value = seen + 1;
         std::printf("A wrote %ld and posted\n", seen + 1);
         unlock(s);
-        if (!ch05::reap_ok(b)) return 1;
+        if (!b.wait().ok()) return 1;
         std::printf("value = %ld, expected 8\n", s.value);
 
         s.value = 0;
-        std::vector<pid_t> workers;
-        std::fflush(stdout);
-        for (long i = 0; i < procs; ++i) {
-            pid_t pid = kit::check(fork(), "fork");
-            if (pid == 0) {
-                ch05::run_child([&] {
-                    for (long n = 0; n < iters; ++n) {
-                        lock(s);
-                        s.value = s.value + 1;  // read → compute → write, never interleaved
-                        unlock(s);
-                    }
-                    return 0;
-                });
-            }
-            workers.push_back(pid);
-        }
-        for (pid_t pid : workers)
-            if (!ch05::reap_ok(pid)) return 1;
+        std::vector<kit::Child> workers;
+        for (long i = 0; i < procs; ++i)
+            workers.push_back(kit::spawn([&] {
+                for (long n = 0; n < iters; ++n) {
+                    lock(s);
+                    s.value = s.value + 1;  // read → compute → write, never interleaved
+                    unlock(s);
+                }
+                return 0;
+            }));
+        for (auto& w : workers)  // bounded: a stuck worker is killed
+            if (!w.wait(std::chrono::minutes(10)).ok()) return 1;
         std::printf("%ld processes x %ld increments: %ld, expected %ld\n", procs, iters, s.value,
                     procs * iters);
-        kit::check(sem_destroy(&s.lock), "sem_destroy");
-        kit::check(munmap(p, sizeof(Shared)), "munmap");
+        kit::check(::sem_destroy(&s.lock), "sem_destroy");
+        kit::check(::munmap(p, sizeof(Shared)), "munmap");
         return 0;
     });
 }

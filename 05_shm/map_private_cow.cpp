@@ -21,14 +21,14 @@
 #include <cstdio>
 
 #include "kit/check.hpp"
+#include "kit/child.hpp"
 #include "kit/names.hpp"
-#include "shm_steps.hpp"
 
 namespace {
 constexpr std::size_t kSize = 4096;
 
 char* map(int fd, int sharing) {
-    void* p = kit::check(mmap(nullptr, kSize, PROT_READ | PROT_WRITE, sharing, fd, 0), MAP_FAILED,
+    void* p = kit::check(::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, sharing, fd, 0), MAP_FAILED,
                          "mmap");
     return static_cast<char*>(p);
 }
@@ -40,42 +40,40 @@ int main(int argc, char** argv) {
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
         auto name = kit::shm_unlink_guard(kit::unique_posix_name("cow"));
-        int fd = kit::check(shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");
-        kit::check(ftruncate(fd, kSize), "ftruncate");
+        int fd = kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");
+        kit::check(::ftruncate(fd, kSize), "ftruncate");
         char* shared = map(fd, MAP_SHARED);
         char* priv = map(fd, MAP_PRIVATE);
-        kit::check(close(fd), "close");
+        kit::check(::close(fd), "close");
 
+        char step = 0;  // one byte on a pipe: "your turn"
         int to_child[2], to_parent[2];
-        kit::check(pipe(to_child), "pipe");
-        kit::check(pipe(to_parent), "pipe");
-        std::fflush(stdout);
-        pid_t pid = kit::check(fork(), "fork");
-        if (pid == 0) {
-            ch05::run_child([&] {
-                kit::check(close(to_child[1]), "close");  // so the parent's exit is EOF here
-                std::snprintf(shared, kSize, "child v1");
-                std::printf("child: wrote \"%s\" through MAP_SHARED\n", shared);
-                ch05::send_go(to_parent[1]);
-                ch05::wait_go(to_child[0]);  // the parent has written its private page
-                std::snprintf(shared, kSize, "child v2");
-                std::printf("child: wrote \"%s\" through MAP_SHARED\n", shared);
-                return 0;
-            });
-        }
-        kit::check(close(to_parent[1]), "close");  // so the child's exit is EOF here
-        ch05::wait_go(to_parent[0]);
+        kit::check(::pipe(to_child), "pipe");
+        kit::check(::pipe(to_parent), "pipe");
+        kit::Child child = kit::spawn([&] {
+            kit::check(::close(to_child[1]), "close");  // so the parent's exit is EOF here
+            std::snprintf(shared, kSize, "child v1");
+            std::printf("child: wrote \"%s\" through MAP_SHARED\n", shared);
+            kit::check(::write(to_parent[1], "g", 1), "write");
+            if (kit::check(::read(to_child[0], &step, 1), "read") != 1)
+                return 1;  // the parent has written its private page
+            std::snprintf(shared, kSize, "child v2");
+            std::printf("child: wrote \"%s\" through MAP_SHARED\n", shared);
+            return 0;
+        });
+        kit::check(::close(to_parent[1]), "close");  // so the child's exit is EOF here
+        if (kit::check(::read(to_parent[0], &step, 1), "read") != 1) return 1;
         std::printf("parent: MAP_PRIVATE before writing:  \"%s\"\n", priv);
         std::snprintf(priv, kSize, "parent's copy");  // this store faults and copies the page
         std::printf("parent: wrote \"%s\" through MAP_PRIVATE\n", priv);
         std::printf("parent: MAP_SHARED (the object):     \"%s\"\n", shared);
-        ch05::send_go(to_child[1]);
-        if (!ch05::reap_ok(pid)) return 1;
+        kit::check(::write(to_child[1], "g", 1), "write");
+        if (!child.wait().ok()) return 1;
         std::printf("parent: MAP_PRIVATE after writing:   \"%s\"\n", priv);
         std::printf("parent: MAP_SHARED (the object):     \"%s\"\n", shared);
 
-        kit::check(munmap(priv, kSize), "munmap");
-        kit::check(munmap(shared, kSize), "munmap");
+        kit::check(::munmap(priv, kSize), "munmap");
+        kit::check(::munmap(shared, kSize), "munmap");
         return 0;
     });
 }

@@ -19,17 +19,17 @@
 #include <string>
 
 #include "kit/check.hpp"
+#include "kit/child.hpp"
 #include "kit/names.hpp"
-#include "shm_steps.hpp"
 
 namespace {
 constexpr std::size_t kSize = 4096;
 
 char* map_file(const std::string& path) {
-    int fd = kit::check(open(path.c_str(), O_RDWR), "open");
-    void* p = kit::check(mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
+    int fd = kit::check(::open(path.c_str(), O_RDWR), "open");
+    void* p = kit::check(::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
                          MAP_FAILED, "mmap");
-    kit::check(close(fd), "close");
+    kit::check(::close(fd), "close");
     return static_cast<char*>(p);
 }
 }  // namespace
@@ -40,33 +40,29 @@ int main(int argc, char** argv) {
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
         auto path = kit::unlink_guard(kit::unique_temp_path("mapped"));
-        int fd = kit::check(open(path.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "open");
-        kit::check(ftruncate(fd, kSize), "ftruncate");  // a mapping cannot reach past end of file
+        int fd = kit::check(::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "open");
+        kit::check(::ftruncate(fd, kSize), "ftruncate");  // a mapping cannot reach past end of file
         char* mine = map_file(path.name());
         std::printf("file %s: %zu bytes, mapped MAP_SHARED\n", path.c_str(), kSize);
 
-        std::fflush(stdout);
-        pid_t pid = kit::check(fork(), "fork");
-        if (pid == 0) {
-            ch05::run_child([&] {
-                char* theirs = map_file(path.name());  // its own open() and mmap() of the file
-                std::snprintf(theirs, kSize, "stored by child %d", int(getpid()));
-                std::printf("child %d: open + mmap, stored \"%s\"\n", int(getpid()), theirs);
-                kit::check(munmap(theirs, kSize), "munmap");
-                return 0;
-            });
-        }
-        if (!ch05::reap_ok(pid)) return 1;
+        kit::Child child = kit::spawn([&] {
+            char* theirs = map_file(path.name());  // its own open() and mmap() of the file
+            std::snprintf(theirs, kSize, "stored by child %d", int(::getpid()));
+            std::printf("child %d: open + mmap, stored \"%s\"\n", int(::getpid()), theirs);
+            kit::check(::munmap(theirs, kSize), "munmap");
+            return 0;
+        });
+        if (!child.wait().ok()) return 1;
 
         std::printf("parent, through its mapping: \"%s\"\n", mine);
         std::array<char, 64> buf{};
-        kit::check(pread(fd, buf.data(), buf.size() - 1, 0), "pread");
+        kit::check(::pread(fd, buf.data(), buf.size() - 1, 0), "pread");
         std::printf("parent, through pread():     \"%s\"\n", buf.data());
-        kit::check(msync(mine, kSize, MS_SYNC), "msync");
+        kit::check(::msync(mine, kSize, MS_SYNC), "msync");
         std::printf("msync(MS_SYNC): written back to the file system\n");
 
-        kit::check(munmap(mine, kSize), "munmap");
-        kit::check(close(fd), "close");
+        kit::check(::munmap(mine, kSize), "munmap");
+        kit::check(::close(fd), "close");
         return 0;
     });
 }

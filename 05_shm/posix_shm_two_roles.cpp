@@ -20,26 +20,26 @@
 #include <string>
 
 #include "kit/check.hpp"
+#include "kit/child.hpp"
 #include "kit/names.hpp"
-#include "shm_steps.hpp"
 
 namespace {
 constexpr std::size_t kSize = 4096;
 constexpr std::size_t kReplyAt = 2048;  // the reader answers in the second half
 
 int reader(const std::string& name) {
-    int fd = kit::check(shm_open(name.c_str(), O_RDWR, 0), "shm_open");
+    int fd = kit::check(::shm_open(name.c_str(), O_RDWR, 0), "shm_open");
     struct stat st {};
-    kit::check(fstat(fd, &st), "fstat");  // the size ftruncate gave it
+    kit::check(::fstat(fd, &st), "fstat");  // the size ftruncate gave it
     const auto size = static_cast<std::size_t>(st.st_size);
-    void* p = kit::check(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), MAP_FAILED,
-                         "mmap");
-    kit::check(close(fd), "close");  // the mapping keeps the object open
+    void* p = kit::check(::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
+                         MAP_FAILED, "mmap");
+    kit::check(::close(fd), "close");  // the mapping keeps the object open
     auto* text = static_cast<char*>(p);
-    std::printf("reader %d: shm_open + mmap of %zu bytes, read \"%s\"\n", int(getpid()), size,
+    std::printf("reader %d: shm_open + mmap of %zu bytes, read \"%s\"\n", int(::getpid()), size,
                 text);
-    std::snprintf(text + kReplyAt, size - kReplyAt, "hello, writer %d", int(getpid()));
-    kit::check(munmap(p, size), "munmap");
+    std::snprintf(text + kReplyAt, size - kReplyAt, "hello, writer %d", int(::getpid()));
+    kit::check(::munmap(p, size), "munmap");
     return 0;
 }
 }  // namespace
@@ -51,31 +51,27 @@ int main(int argc, char** argv) {
         kit::no_arguments(args);
 
         auto name = kit::shm_unlink_guard(kit::unique_posix_name("greeting"));
-        int fd = kit::check(shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");
-        kit::check(ftruncate(fd, kSize), "ftruncate");  // a new object has size 0
-        void* p = kit::check(mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
+        int fd = kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");
+        kit::check(::ftruncate(fd, kSize), "ftruncate");  // a new object has size 0
+        void* p = kit::check(::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
                              MAP_FAILED, "mmap");
-        kit::check(close(fd), "close");
+        kit::check(::close(fd), "close");
         auto* text = static_cast<char*>(p);
         std::snprintf(text, kSize, "hello, reader");
         std::printf("writer: shm_open %s, ftruncate %zu, mmap, wrote \"%s\"\n", name.c_str(), kSize,
                     text);
 
-        std::fflush(stdout);
-        pid_t pid = kit::check(fork(), "fork");
-        if (pid == 0) {
-            ch05::run_child([&] {
-                // A fresh program image: only the name crosses over.
-                execl("/proc/self/exe", argv[0], "reader", name.c_str(), nullptr);
-                throw kit::SysError(errno, "execl");
-                return 1;
-            });
-        }
-        if (!ch05::reap_ok(pid)) return 1;
+        kit::Child child = kit::spawn([&] {
+            // A fresh program image: only the name crosses over.
+            ::execl("/proc/self/exe", argv[0], "reader", name.c_str(), nullptr);
+            throw kit::SysError(errno, "execl");
+            return 1;
+        });
+        if (!child.wait().ok()) return 1;
         std::printf("writer: reply \"%s\"\n", text + kReplyAt);
 
-        kit::check(munmap(p, kSize), "munmap");
-        kit::check(shm_unlink(name.c_str()), "shm_unlink");
+        kit::check(::munmap(p, kSize), "munmap");
+        kit::check(::shm_unlink(name.c_str()), "shm_unlink");
         name.dismiss();
         std::printf("writer: shm_unlink %s\n", name.c_str());
         return 0;

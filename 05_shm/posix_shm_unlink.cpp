@@ -20,8 +20,8 @@
 #include <string>
 
 #include "kit/check.hpp"
+#include "kit/child.hpp"
 #include "kit/names.hpp"
-#include "shm_steps.hpp"
 
 namespace {
 constexpr std::size_t kSize = 4096;
@@ -33,44 +33,42 @@ int main(int argc, char** argv) {
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
         auto name = kit::shm_unlink_guard(kit::unique_posix_name("unlinked"));
-        int fd = kit::check(shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");
-        kit::check(ftruncate(fd, kSize), "ftruncate");
+        int fd = kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");
+        kit::check(::ftruncate(fd, kSize), "ftruncate");
         auto* text = static_cast<char*>(kit::check(
-            mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), MAP_FAILED, "mmap"));
-        kit::check(close(fd), "close");
+            ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), MAP_FAILED, "mmap"));
+        kit::check(::close(fd), "close");
 
+        char step = 0;  // one byte on a pipe: "your turn"
         int go[2];
-        kit::check(pipe(go), "pipe");
-        std::fflush(stdout);
-        pid_t pid = kit::check(fork(), "fork");
-        if (pid == 0) {
-            ch05::run_child([&] {
-                kit::check(close(go[1]), "close");
-                ch05::wait_go(go[0]);  // the name is gone by now
-                std::snprintf(text, kSize, "written after the unlink");
-                std::printf("child: wrote \"%s\"\n", text);
-                return 0;
-            });
-        }
+        kit::check(::pipe(go), "pipe");
+        kit::Child child = kit::spawn([&] {
+            kit::check(::close(go[1]), "close");
+            if (kit::check(::read(go[0], &step, 1), "read") != 1)
+                return 1;  // the name is gone by now
+            std::snprintf(text, kSize, "written after the unlink");
+            std::printf("child: wrote \"%s\"\n", text);
+            return 0;
+        });
         std::printf("mapped %s; a child holds the mapping too\n", name.c_str());
 
-        kit::check(shm_unlink(name.c_str()), "shm_unlink");
-        const bool enoent = shm_open(name.c_str(), O_RDWR, 0) == -1 && errno == ENOENT;
+        kit::check(::shm_unlink(name.c_str()), "shm_unlink");
+        const bool enoent = ::shm_open(name.c_str(), O_RDWR, 0) == -1 && errno == ENOENT;
         struct stat st {};
-        const bool gone = stat(("/dev/shm" + name.name()).c_str(), &st) == -1 && errno == ENOENT;
+        const bool gone = ::stat(("/dev/shm" + name.name()).c_str(), &st) == -1 && errno == ENOENT;
         std::printf("shm_unlink done: shm_open(name) -> %s, /dev/shm entry: %s\n",
                     enoent ? "ENOENT" : "still opens", gone ? "gone" : "still there");
 
-        ch05::send_go(go[1]);
-        if (!ch05::reap_ok(pid)) return 1;
+        kit::check(::write(go[1], "g", 1), "write");
+        if (!child.wait().ok()) return 1;
         std::printf("parent read: \"%s\"\n", text);
 
-        fd = kit::check(shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");
-        kit::check(fstat(fd, &st), "fstat");
+        fd = kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");
+        kit::check(::fstat(fd, &st), "fstat");
         std::printf("shm_open(name, O_CREAT) again: a new object of %lld bytes\n",
                     static_cast<long long>(st.st_size));
-        kit::check(close(fd), "close");
-        kit::check(munmap(text, kSize), "munmap");
+        kit::check(::close(fd), "close");
+        kit::check(::munmap(text, kSize), "munmap");
         return 0;  // the guard unlinks the second object
     });
 }

@@ -17,34 +17,11 @@
 #include "kit/fd.hpp"
 #include "kit/proc.hpp"
 #include "kit/wait.hpp"
+#include "shm_test_util.hpp"
+
+using namespace shmtest;
 
 namespace {
-
-// One MAP_SHARED | MAP_ANONYMOUS T, shared with every child forked after it.
-template <class T>
-class SharedAnon {
-public:
-    SharedAnon()
-        : p_(kit::check(
-              ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-              MAP_FAILED, "mmap")) {}
-    SharedAnon(const SharedAnon&) = delete;
-    SharedAnon& operator=(const SharedAnon&) = delete;
-    ~SharedAnon() { ::munmap(p_, sizeof(T)); }
-    T& operator*() const { return *static_cast<T*>(p_); }
-    T* operator->() const { return static_cast<T*>(p_); }
-
-private:
-    void* p_;
-};
-
-void go(const kit::Fd& fd) {
-    kit::write_all(fd.get(), std::as_bytes(std::span("g", 1)));
-}
-[[nodiscard]] bool await(const kit::Fd& fd) {
-    std::array<std::byte, 1> b{};
-    return kit::wait_readable(fd.get()) && kit::read_full(fd.get(), b) == 1;
-}
 
 struct WithSemaphore {
     sem_t lock;
@@ -62,14 +39,6 @@ void sem_lock(sem_t& s) {
     while (::sem_wait(&s) == -1) {
         if (errno != EINTR) throw kit::SysError(errno, "sem_wait");
     }
-}
-
-void init_shared_mutex(pthread_mutex_t& m, int pshared = PTHREAD_PROCESS_SHARED) {
-    pthread_mutexattr_t attr;
-    kit::check_err(::pthread_mutexattr_init(&attr), "pthread_mutexattr_init");
-    kit::check_err(::pthread_mutexattr_setpshared(&attr, pshared), "pthread_mutexattr_setpshared");
-    kit::check_err(::pthread_mutex_init(&m, &attr), "pthread_mutex_init");
-    ::pthread_mutexattr_destroy(&attr);
 }
 
 // kProcs processes each run `increment` kIters times; true if all exited 0.

@@ -2,92 +2,56 @@
 // with three semaphores, a ring with a robust mutex and two condition
 // variables, and a lock-free single-producer/single-consumer ring.
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
-#include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <string>
 
 #include "cond_ring.hpp"
 #include "kit/child.hpp"
 #include "kit/fd.hpp"
 #include "kit/wait.hpp"
+#include "kit_test/program.hpp"
 #include "sem_ring.hpp"
+#include "shm_test_util.hpp"
 #include "spsc_ring.hpp"
+
+using namespace shmtest;
 
 namespace {
 
 using std::chrono::milliseconds;
-constexpr milliseconds kPatience{5000};
 constexpr milliseconds kShort{100};
 
-// A MAP_SHARED | MAP_ANONYMOUS region of `size` bytes, unmapped at the end.
-class SharedAnon {
-public:
-    explicit SharedAnon(std::size_t size)
-        : size_(size),
-          p_(kit::check(
-              ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-              MAP_FAILED, "mmap")) {}
-    SharedAnon(const SharedAnon&) = delete;
-    SharedAnon& operator=(const SharedAnon&) = delete;
-    ~SharedAnon() { ::munmap(p_, size_); }
-    [[nodiscard]] void* get() const { return p_; }
-
-private:
-    std::size_t size_;
-    void* p_;
-};
-
-void go(const kit::Fd& fd) {
-    kit::write_all(fd.get(), std::as_bytes(std::span("g", 1)));
+// Runs a ring program with 3 producers of 500 items and 2 consumers; its
+// parent checks the consumers' logs and prints the verdict.
+kit::test::Captured run_ring_program(const char* name) {
+    return kit::test::run_program({kit::test::program_path(name), "3", "2", "500"}, {},
+                                  std::chrono::seconds(20));
 }
-[[nodiscard]] bool await(const kit::Fd& fd) {
-    std::array<std::byte, 1> b{};
-    return kit::wait_readable(fd.get()) && kit::read_full(fd.get(), b) == 1;
+constexpr const char* kAllDelivered =
+    "1500 items from 3 producers through 8 slots: each exactly once, in order per producer\n";
+
+// P(s) with a bound: 0, or -1 with errno (ETIMEDOUT when the bound passed).
+int timed_p(sem_t& s, milliseconds timeout) {
+    const timespec deadline = ch05::deadline_after(timeout);
+    int rc;
+    while ((rc = ::sem_timedwait(&s, &deadline)) == -1 && errno == EINTR) {
+    }
+    return rc;
 }
 
-// Runs `producers` processes sending `items` each and `consumers` processes
-// logging what they take, through `ring`; returns the verdict on the logs.
-template <class Ring>
-ch05::Verdict run_ring(int producers, int consumers, int items) {
-    const std::size_t total = std::size_t(producers) * std::size_t(items);
-    struct Header {
-        Ring ring;
-        std::array<long, 8> taken;
-    };
-    SharedAnon mem(sizeof(Header) + std::size_t(consumers) * total * sizeof(ch05::Item));
-    auto& h = *static_cast<Header*>(mem.get());
-    auto* logs = reinterpret_cast<ch05::Item*>(static_cast<char*>(mem.get()) + sizeof(Header));
-    ch05::init(h.ring);
-    std::vector<kit::Child> consumer_procs, producer_procs;
-    for (int c = 0; c < consumers; ++c)
-        consumer_procs.push_back(kit::spawn([&, c] {
-            for (;;) {
-                auto item = ch05::pop(h.ring, kPatience);
-                if (!item) return 3;
-                if (item->seq < 0) return 0;
-                logs[std::size_t(c) * total + std::size_t(h.taken[c]++)] = *item;
-            }
-        }));
-    for (int p = 0; p < producers; ++p)
-        producer_procs.push_back(kit::spawn([&, p] {
-            for (int seq = 0; seq < items; ++seq)
-                if (!ch05::push(h.ring, {p, seq}, kPatience)) return 3;
-            return 0;
-        }));
-    bool ok = true;
-    for (auto& c : producer_procs) ok = c.wait().ok() && ok;
-    for (int c = 0; c < consumers; ++c) ok = ch05::push(h.ring, {-1, -1}, kPatience) && ok;
-    for (auto& c : consumer_procs) ok = c.wait().ok() && ok;
-    if (!ok) return {false, false};
-    return ch05::check_logs({logs, std::size_t(consumers) * total},
-                            {h.taken.data(), std::size_t(consumers)}, total, producers, items);
+void init_sem_ring(ch05::SemRing& r) {
+    kit::check(::sem_init(&r.empty, 1, ch05::kSlots), "sem_init");
+    kit::check(::sem_init(&r.full, 1, 0), "sem_init");
+    kit::check(::sem_init(&r.mutex, 1, 1), "sem_init");
 }
 
 }  // namespace
@@ -95,19 +59,27 @@ ch05::Verdict run_ring(int producers, int consumers, int items) {
 // ------------------------------------------------------- three semaphores
 
 TEST(ProducerConsumer, SemaphoreRingDeliversEveryItemOnceInOrder) {
-    auto v = run_ring<ch05::SemRing>(3, 2, 500);
-    EXPECT_TRUE(v.exactly_once);
-    EXPECT_TRUE(v.in_order);
+    auto r = run_ring_program("ring_semaphores");
+    ASSERT_TRUE(r.status.ok()) << r.status.describe() << "\n" << r.out << r.err;
+    EXPECT_NE(r.out.find(kAllDelivered), std::string::npos) << r.out;
 }
 
+// The producer's half of the protocol, P(empty) P(mutex) put V(mutex) V(full),
+// with no consumer: exactly kSlots items fit, then P(empty) times out.
 TEST(ProducerConsumer, SemaphoreRingMakesTheProducerWaitWhenFull) {
-    SharedAnon mem(sizeof(ch05::SemRing));
-    auto& r = *static_cast<ch05::SemRing*>(mem.get());
-    ch05::init(r);
-    auto producer = kit::spawn([&] {  // no consumer yet: how many fit?
+    auto mem = shared_anon(sizeof(ch05::SemRing));
+    auto& r = mem.as<ch05::SemRing>();
+    init_sem_ring(r);
+    auto producer = kit::spawn([&] {
         int pushed = 0;
-        while (pushed < 100 && ch05::push(r, {0, pushed}, kShort)) ++pushed;
-        return pushed;
+        while (pushed < 100 && timed_p(r.empty, kShort) == 0) {
+            if (timed_p(r.mutex, kShort) != 0) return 200;
+            r.slots[r.tail] = {0, pushed++};
+            r.tail = (r.tail + 1) % ch05::kSlots;
+            ::sem_post(&r.mutex);
+            ::sem_post(&r.full);
+        }
+        return errno == ETIMEDOUT ? pushed : 201;
     });
     auto status = producer.wait();
     EXPECT_TRUE(status.exited_with(int(ch05::kSlots))) << status.describe();
@@ -116,21 +88,22 @@ TEST(ProducerConsumer, SemaphoreRingMakesTheProducerWaitWhenFull) {
     ASSERT_EQ(::sem_getvalue(&r.empty, &empty), 0);
     EXPECT_EQ(full, int(ch05::kSlots));
     EXPECT_EQ(empty, 0);
-    for (int seq = 0; seq < int(ch05::kSlots); ++seq) {
-        auto item = ch05::pop(r, kShort);
-        ASSERT_TRUE(item);
-        EXPECT_EQ(item->seq, seq);  // first in, first out
+    for (int seq = 0; seq < int(ch05::kSlots); ++seq) {  // the consumer's half
+        ASSERT_EQ(timed_p(r.full, kShort), 0);
+        EXPECT_EQ(r.slots[r.head].seq, seq);  // first in, first out
+        r.head = (r.head + 1) % ch05::kSlots;
     }
-    EXPECT_FALSE(ch05::pop(r, milliseconds(0)));  // and now empty
-    ch05::destroy(r);
+    EXPECT_EQ(::sem_trywait(&r.full), -1);  // and now empty
+    EXPECT_EQ(errno, EAGAIN);
+    for (sem_t* s : {&r.empty, &r.full, &r.mutex}) ::sem_destroy(s);
 }
 
 // A semaphore has no owner: when a process dies holding it, nothing gives it
 // back. A bounded wait turns "everyone hangs forever" into ETIMEDOUT.
 TEST(ProducerConsumer, SemaphoreHeldByADeadProcessIsNeverGivenBack) {
-    SharedAnon mem(sizeof(ch05::SemRing));
-    auto& r = *static_cast<ch05::SemRing*>(mem.get());
-    ch05::init(r);
+    auto mem = shared_anon(sizeof(ch05::SemRing));
+    auto& r = mem.as<ch05::SemRing>();
+    init_sem_ring(r);
     auto taken = kit::make_pipe();
     auto holder = kit::spawn([&] {
         if (::sem_wait(&r.mutex) != 0) return 2;
@@ -141,68 +114,27 @@ TEST(ProducerConsumer, SemaphoreHeldByADeadProcessIsNeverGivenBack) {
     ASSERT_TRUE(await(taken.read));
     ASSERT_EQ(::kill(holder.pid(), SIGKILL), 0);
     EXPECT_TRUE(holder.wait().killed_by(SIGKILL));
-    EXPECT_FALSE(ch05::push(r, {0, 0}, kShort));  // timed out instead of hanging
+    EXPECT_EQ(timed_p(r.mutex, kShort), -1);  // timed out instead of hanging
+    EXPECT_EQ(errno, ETIMEDOUT);
     int value = -1;
     ASSERT_EQ(::sem_getvalue(&r.mutex, &value), 0);
     EXPECT_EQ(value, 0);
-    ch05::destroy(r);
+    for (sem_t* s : {&r.empty, &r.full, &r.mutex}) ::sem_destroy(s);
 }
 
 // ------------------------------------ robust mutex + two condition variables
 
+// ring_condvar first kills a process holding the ring's robust mutex, then
+// runs the ring: the recovery happened once and every item arrived.
 TEST(ProducerConsumer, CondvarRingDeliversEveryItemOnceInOrder) {
-    auto v = run_ring<ch05::CondRing>(3, 2, 500);
-    EXPECT_TRUE(v.exactly_once);
-    EXPECT_TRUE(v.in_order);
+    auto r = run_ring_program("ring_condvar");
+    ASSERT_TRUE(r.status.ok()) << r.status.describe() << "\n" << r.out << r.err;
+    EXPECT_NE(r.out.find(kAllDelivered), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("EOWNERDEAD recoveries: 1\n"), std::string::npos) << r.out;
 }
 
-// A process takes the ring's mutex and is killed with SIGKILL while holding it.
-void kill_a_holder(ch05::CondRing& r) {
-    auto locked = kit::make_pipe();
-    auto holder = kit::spawn([&] {
-        kit::check_err(::pthread_mutex_lock(&r.mutex), "pthread_mutex_lock");
-        go(locked.write);
-        ::pause();
-        return 0;
-    });
-    ASSERT_TRUE(await(locked.read));
-    ASSERT_EQ(::kill(holder.pid(), SIGKILL), 0);
-    EXPECT_TRUE(holder.wait().killed_by(SIGKILL));
-}
-
-TEST(ProducerConsumer, RobustMutexRecoversFromAHolderKilledInsideItsCriticalSection) {
-    SharedAnon mem(sizeof(ch05::CondRing));
-    auto& r = *static_cast<ch05::CondRing*>(mem.get());
-    ch05::init(r);
-    ASSERT_NO_FATAL_FAILURE(kill_a_holder(r));
-    ASSERT_EQ(::pthread_mutex_lock(&r.mutex), EOWNERDEAD);  // we hold it now, warned
-    ASSERT_EQ(::pthread_mutex_consistent(&r.mutex), 0);
-    ASSERT_EQ(::pthread_mutex_unlock(&r.mutex), 0);
-    auto consumer = kit::spawn([&] {  // and the ring works between processes again
-        auto item = ch05::pop(r, kPatience);
-        return item && item->seq == 42 ? 0 : 1;
-    });
-    EXPECT_TRUE(ch05::push(r, {0, 42}, kPatience));
-    EXPECT_TRUE(consumer.wait().ok());
-}
-
-TEST(ProducerConsumer, RobustMutexUnlockedWithoutConsistentBecomesUnrecoverable) {
-    SharedAnon mem(sizeof(ch05::CondRing));
-    auto& r = *static_cast<ch05::CondRing*>(mem.get());
-    ch05::init(r);
-    ASSERT_NO_FATAL_FAILURE(kill_a_holder(r));
-    ASSERT_EQ(::pthread_mutex_lock(&r.mutex), EOWNERDEAD);
-    ASSERT_EQ(::pthread_mutex_unlock(&r.mutex), 0);  // no pthread_mutex_consistent
-    EXPECT_EQ(::pthread_mutex_lock(&r.mutex), ENOTRECOVERABLE);
-}
-
-TEST(ProducerConsumer, OrdinaryMutexHeldByADeadProcessOnlyTimesOut) {
-    SharedAnon mem(sizeof(pthread_mutex_t));
-    auto& m = *static_cast<pthread_mutex_t*>(mem.get());
-    pthread_mutexattr_t attr;
-    ASSERT_EQ(::pthread_mutexattr_init(&attr), 0);
-    ASSERT_EQ(::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED), 0);
-    ASSERT_EQ(::pthread_mutex_init(&m, &attr), 0);  // not robust
+// A process takes the mutex and is killed with SIGKILL while holding it.
+void kill_a_holder(pthread_mutex_t& m) {
     auto locked = kit::make_pipe();
     auto holder = kit::spawn([&] {
         kit::check_err(::pthread_mutex_lock(&m), "pthread_mutex_lock");
@@ -213,6 +145,41 @@ TEST(ProducerConsumer, OrdinaryMutexHeldByADeadProcessOnlyTimesOut) {
     ASSERT_TRUE(await(locked.read));
     ASSERT_EQ(::kill(holder.pid(), SIGKILL), 0);
     EXPECT_TRUE(holder.wait().killed_by(SIGKILL));
+}
+
+TEST(ProducerConsumer, RobustMutexRecoversFromAHolderKilledInsideItsCriticalSection) {
+    auto mem = shared_anon(sizeof(ch05::CondRing));
+    auto& r = mem.as<ch05::CondRing>();
+    init_shared_mutex(r.mutex, /*robust=*/true);
+    ASSERT_NO_FATAL_FAILURE(kill_a_holder(r.mutex));
+    ASSERT_EQ(::pthread_mutex_lock(&r.mutex), EOWNERDEAD);  // we hold it now, warned
+    ASSERT_EQ(::pthread_mutex_consistent(&r.mutex), 0);
+    ASSERT_EQ(::pthread_mutex_unlock(&r.mutex), 0);
+    auto other = kit::spawn([&] {  // and it excludes between processes again
+        if (::pthread_mutex_lock(&r.mutex) != 0) return 1;
+        return ::pthread_mutex_unlock(&r.mutex) == 0 ? 0 : 2;
+    });
+    auto status = other.wait();
+    EXPECT_TRUE(status.ok()) << status.describe();
+    EXPECT_EQ(::pthread_mutex_lock(&r.mutex), 0);
+    EXPECT_EQ(::pthread_mutex_unlock(&r.mutex), 0);
+}
+
+TEST(ProducerConsumer, RobustMutexUnlockedWithoutConsistentBecomesUnrecoverable) {
+    auto mem = shared_anon(sizeof(ch05::CondRing));
+    auto& r = mem.as<ch05::CondRing>();
+    init_shared_mutex(r.mutex, /*robust=*/true);
+    ASSERT_NO_FATAL_FAILURE(kill_a_holder(r.mutex));
+    ASSERT_EQ(::pthread_mutex_lock(&r.mutex), EOWNERDEAD);
+    ASSERT_EQ(::pthread_mutex_unlock(&r.mutex), 0);  // no pthread_mutex_consistent
+    EXPECT_EQ(::pthread_mutex_lock(&r.mutex), ENOTRECOVERABLE);
+}
+
+TEST(ProducerConsumer, OrdinaryMutexHeldByADeadProcessOnlyTimesOut) {
+    auto mem = shared_anon(sizeof(pthread_mutex_t));
+    auto& m = mem.as<pthread_mutex_t>();
+    init_shared_mutex(m);  // not robust
+    ASSERT_NO_FATAL_FAILURE(kill_a_holder(m));
     const timespec deadline = ch05::deadline_after(kShort);
     EXPECT_EQ(::pthread_mutex_timedlock(&m, &deadline), ETIMEDOUT);  // forever, without the bound
 }
@@ -221,8 +188,8 @@ TEST(ProducerConsumer, OrdinaryMutexHeldByADeadProcessOnlyTimesOut) {
 
 TEST(SpscRing, DeliversEveryValueInOrderBetweenTwoProcesses) {
     constexpr std::uint64_t kCount = 200000;
-    SharedAnon mem(sizeof(ch05::SpscRing));
-    auto& r = *static_cast<ch05::SpscRing*>(mem.get());
+    auto mem = shared_anon(sizeof(ch05::SpscRing));
+    auto& r = mem.as<ch05::SpscRing>();
     auto producer = kit::spawn([&] {
         for (std::uint64_t v = 1; v <= kCount; ++v)
             while (!ch05::try_push(r, v)) ::sched_yield();
@@ -242,8 +209,8 @@ TEST(SpscRing, DeliversEveryValueInOrderBetweenTwoProcesses) {
 }
 
 TEST(SpscRing, RefusesWhenFullAndWhenEmpty) {
-    SharedAnon mem(sizeof(ch05::SpscRing));
-    auto& r = *static_cast<ch05::SpscRing*>(mem.get());
+    auto mem = shared_anon(sizeof(ch05::SpscRing));
+    auto& r = mem.as<ch05::SpscRing>();
     std::uint64_t value = 0;
     EXPECT_FALSE(ch05::try_pop(r, value));
     auto producer = kit::spawn([&] {

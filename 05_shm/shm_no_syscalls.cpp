@@ -28,8 +28,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "kit/sanitizer.hpp"
 #include "kit/check.hpp"
+#include "kit/sanitizer.hpp"
 #include "kit/seccomp.hpp"
 
 namespace {
@@ -55,18 +55,18 @@ void forbid_all_system_calls() {
 // after the filter is error-checked: reporting would itself be a system call.
 [[noreturn]] void child(Shared& s, int pipe_fd) {
     forbid_all_system_calls();
-    if (pipe_fd >= 0) (void)write(pipe_fd, "x", 1);  // the filter kills us here
-    sem_wait(&s.lock);  // uncontended: an atomic decrement in user space
+    if (pipe_fd >= 0) (void)::write(pipe_fd, "x", 1);  // the filter kills us here
+    ::sem_wait(&s.lock);  // uncontended: an atomic decrement in user space
     std::memset(s.data.data(), 0xAB, s.data.size());
-    sem_post(&s.lock);  // no waiter: no futex wake
+    ::sem_post(&s.lock);  // no waiter: no futex wake
     // exit_group is the one call allowed. (Not _exit(): under AddressSanitizer
     // every call to a noreturn function first calls sigaltstack.)
-    for (;;) syscall(SYS_exit_group, 0);
+    for (;;) ::syscall(SYS_exit_group, 0);
 }
 
 int wait_for(pid_t pid, rusage& ru) {
     int ws = 0;
-    while (wait4(pid, &ws, 0, &ru) == -1) {
+    while (::wait4(pid, &ws, 0, &ru) == -1) {
         if (errno != EINTR) throw kit::SysError(errno, "wait4");
     }
     return ws;
@@ -82,17 +82,17 @@ int main(int argc, char** argv) {
             return 0;
         }
 
-        void* p = kit::check(mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
-                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+        void* p = kit::check(::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
+                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0),
                              MAP_FAILED, "mmap");
         auto& s = *static_cast<Shared*>(p);
-        kit::check(sem_init(&s.lock, 1, 1), "sem_init");
+        kit::check(::sem_init(&s.lock, 1, 1), "sem_init");
         int fds[2];
-        kit::check(pipe(fds), "pipe");
+        kit::check(::pipe(fds), "pipe");
         std::printf("setup before the filter: mmap (1 MiB + a sem_t), sem_init, pipe, fork\n");
 
         std::fflush(stdout);
-        pid_t pid = kit::check(fork(), "fork");
+        pid_t pid = kit::check(::fork(), "fork");
         if (pid == 0) child(s, -1);
         rusage ru{};
         int ws = wait_for(pid, ru);
@@ -110,14 +110,14 @@ int main(int argc, char** argv) {
             kBytes, ru.ru_minflt, kBytes / 4096);
 
         std::fflush(stdout);
-        pid = kit::check(fork(), "fork");
+        pid = kit::check(::fork(), "fork");
         if (pid == 0) child(s, fds[1]);
         ws = wait_for(pid, ru);
         if (WIFSIGNALED(ws))
             std::printf("child that called write() on a pipe: killed by signal %d (%s)\n",
                         WTERMSIG(ws), sigabbrev_np(WTERMSIG(ws)));
-        kit::check(sem_destroy(&s.lock), "sem_destroy");
-        kit::check(munmap(p, sizeof(Shared)), "munmap");
+        kit::check(::sem_destroy(&s.lock), "sem_destroy");
+        kit::check(::munmap(p, sizeof(Shared)), "munmap");
         return WIFSIGNALED(ws) && WTERMSIG(ws) == SIGSYS ? 0 : 1;
     });
 }

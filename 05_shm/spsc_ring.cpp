@@ -17,7 +17,7 @@
 #include <cstdio>
 
 #include "kit/check.hpp"
-#include "shm_steps.hpp"
+#include "kit/child.hpp"
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "[COUNT]", [](auto args) {
@@ -25,38 +25,34 @@ int main(int argc, char** argv) {
         const std::uint64_t count =
             args.empty() ? 1'000'000 : std::uint64_t(kit::parse_long(args[0], 1, 1L << 40));
 
-        void* p = kit::check(mmap(nullptr, sizeof(ch05::SpscRing), PROT_READ | PROT_WRITE,
-                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+        void* p = kit::check(::mmap(nullptr, sizeof(ch05::SpscRing), PROT_READ | PROT_WRITE,
+                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0),
                              MAP_FAILED, "mmap");
         auto& ring = *static_cast<ch05::SpscRing*>(p);  // fresh anonymous pages: indices are 0
 
-        std::fflush(stdout);
-        pid_t pid = kit::check(fork(), "fork");
-        if (pid == 0) {
-            ch05::run_child([&] {  // the producer
-                for (std::uint64_t v = 1; v <= count; ++v)
-                    while (!ch05::try_push(ring, v)) sched_yield();  // full: let the consumer run
-                return 0;
-            });
-        }
+        kit::Child child = kit::spawn([&] {  // the producer
+            for (std::uint64_t v = 1; v <= count; ++v)
+                while (!ch05::try_push(ring, v)) ::sched_yield();  // full: let the consumer run
+            return 0;
+        });
         std::uint64_t expected = 1, value = 0;  // the consumer
         while (expected <= count) {
             if (!ch05::try_pop(ring, value)) {
-                sched_yield();  // empty: let the producer run
+                ::sched_yield();  // empty: let the producer run
                 continue;
             }
             if (value != expected) {
-                kit::check(kill(pid, SIGKILL), "kill");  // it could wait forever on a full ring
+                kit::check(::kill(child.pid(), SIGKILL), "kill");  // it could wait forever on a full ring
                 break;
             }
             ++expected;
         }
         const bool ok = expected == count + 1;
-        if (!ch05::reap_ok(pid) && ok) return 1;
+        if (!child.wait(std::chrono::minutes(10)).ok() && ok) return 1;
         std::printf("%llu numbers through a %zu-slot lock-free ring: %s\n",
                     static_cast<unsigned long long>(count), ch05::kSpscSlots,
                     ok ? "all arrived, in order" : "OUT OF ORDER");
-        kit::check(munmap(p, sizeof(ch05::SpscRing)), "munmap");
+        kit::check(::munmap(p, sizeof(ch05::SpscRing)), "munmap");
         return ok ? 0 : 1;
     });
 }

@@ -23,8 +23,8 @@
 #include <cstring>
 
 #include "kit/check.hpp"
+#include "kit/child.hpp"
 #include "kit/names.hpp"
-#include "shm_steps.hpp"
 
 namespace {
 constexpr std::size_t kSize = 4096;
@@ -32,8 +32,8 @@ void* const kShmatFailed = reinterpret_cast<void*>(-1);
 
 // A key nobody uses yet: IPC_EXCL refuses one that exists, so try the next.
 int create_with_fresh_key(key_t& key) {
-    for (key = static_cast<key_t>(0x05000000 + getpid() * 16);; ++key) {
-        int id = shmget(key, kSize, IPC_CREAT | IPC_EXCL | 0600);
+    for (key = static_cast<key_t>(0x05000000 + ::getpid() * 16);; ++key) {
+        int id = ::shmget(key, kSize, IPC_CREAT | IPC_EXCL | 0600);
         if (id != -1 || errno != EEXIST) return kit::check(id, "shmget");
     }
 }
@@ -45,59 +45,54 @@ int main(int argc, char** argv) {
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
         // 1. The creator is a child that exits; it sends only the key.
+        char step = 0;  // one byte on a pipe: "your turn"
         int key_pipe[2];
-        kit::check(pipe(key_pipe), "pipe");
-        std::fflush(stdout);
-        pid_t creator = kit::check(fork(), "fork");
-        if (creator == 0) {
-            ch05::run_child([&] {
-                key_t key = 0;
-                int id = create_with_fresh_key(key);
-                void* p = kit::check(shmat(id, nullptr, 0), kShmatFailed, "shmat");
-                std::strcpy(static_cast<char*>(p), "from the creator");
-                kit::check(write(key_pipe[1], &key, sizeof key), "write");
-                return 0;  // exits still attached: exit detaches, it does not remove
-            });
-        }
-        kit::check(close(key_pipe[1]), "close");  // a creator that dies gives EOF, not a hang
+        kit::check(::pipe(key_pipe), "pipe");
+        kit::Child creator = kit::spawn([&] {
+            key_t key = 0;
+            int id = create_with_fresh_key(key);
+            void* p = kit::check(::shmat(id, nullptr, 0), kShmatFailed, "shmat");
+            std::strcpy(static_cast<char*>(p), "from the creator");
+            kit::check(::write(key_pipe[1], &key, sizeof key), "write");
+            return 0;  // exits still attached: exit detaches, it does not remove
+        });
+        kit::check(::close(key_pipe[1]), "close");  // a creator that dies gives EOF, not a hang
         key_t key = 0;
-        if (kit::check(read(key_pipe[0], &key, sizeof key), "read") != sizeof key) return 1;
-        if (!ch05::reap_ok(creator)) return 1;
-        int id = kit::check(shmget(key, 0, 0), "shmget");
+        if (kit::check(::read(key_pipe[0], &key, sizeof key), "read") != sizeof key) return 1;
+        const pid_t creator_pid = creator.pid();
+        if (!creator.wait().ok()) return 1;
+        int id = kit::check(::shmget(key, 0, 0), "shmget");
         auto guard = kit::shm_guard(id);
-        auto* text = static_cast<char*>(kit::check(shmat(id, nullptr, 0), kShmatFailed, "shmat"));
-        std::printf("creator %d exited; shmget(key) finds segment %d: \"%s\"\n", int(creator), id,
+        auto* text = static_cast<char*>(kit::check(::shmat(id, nullptr, 0), kShmatFailed, "shmat"));
+        std::printf("creator %d exited; shmget(key) finds segment %d: \"%s\"\n", int(creator_pid), id,
                     text);
 
         // 2. A second child inherits the attachment and waits for its turn.
         int go[2];
-        kit::check(pipe(go), "pipe");
-        pid_t user = kit::check(fork(), "fork");
-        if (user == 0) {
-            ch05::run_child([&] {
-                kit::check(close(go[1]), "close");
-                ch05::wait_go(go[0]);
-                std::printf("child, after IPC_RMID and the parent's shmdt: read \"%s\", ", text);
-                std::strcpy(text, "still usable");
-                std::printf("wrote \"%s\"\n", text);
-                return 0;
-            });
-        }
-        kit::check(shmctl(id, IPC_RMID, nullptr), "shmctl");
+        kit::check(::pipe(go), "pipe");
+        kit::Child user = kit::spawn([&] {
+            kit::check(::close(go[1]), "close");
+            if (kit::check(::read(go[0], &step, 1), "read") != 1) return 1;
+            std::printf("child, after IPC_RMID and the parent's shmdt: read \"%s\", ", text);
+            std::strcpy(text, "still usable");
+            std::printf("wrote \"%s\"\n", text);
+            return 0;
+        });
+        kit::check(::shmctl(id, IPC_RMID, nullptr), "shmctl");
         shmid_ds ds{};
-        kit::check(shmctl(id, IPC_STAT, &ds), "shmctl");
-        const bool no_key = shmget(key, 0, 0) == -1 && errno == ENOENT;
+        kit::check(::shmctl(id, IPC_STAT, &ds), "shmctl");
+        const bool no_key = ::shmget(key, 0, 0) == -1 && errno == ENOENT;
         std::printf("after IPC_RMID: shm_nattch=%lu SHM_DEST=%s key=%ld%s, shmget(key): %s\n",
                     static_cast<unsigned long>(ds.shm_nattch),
                     (ds.shm_perm.mode & SHM_DEST) ? "yes" : "no", long(ds.shm_perm.__key),
                     ds.shm_perm.__key == IPC_PRIVATE ? " (IPC_PRIVATE)" : "",
                     no_key ? "ENOENT" : "still found");
-        kit::check(shmdt(text), "shmdt");
-        ch05::send_go(go[1]);
-        if (!ch05::reap_ok(user)) return 1;
+        kit::check(::shmdt(text), "shmdt");
+        kit::check(::write(go[1], "g", 1), "write");
+        if (!user.wait().ok()) return 1;
 
         // 3. The last attachment went away with the child.
-        if (shmctl(id, IPC_STAT, &ds) == -1 && errno == EINVAL) {
+        if (::shmctl(id, IPC_STAT, &ds) == -1 && errno == EINVAL) {
             std::printf("after the last detach: shmctl(IPC_STAT): EINVAL (destroyed)\n");
             guard.dismiss();
         }

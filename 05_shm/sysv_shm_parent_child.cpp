@@ -17,8 +17,8 @@
 #include <cstring>
 
 #include "kit/check.hpp"
+#include "kit/child.hpp"
 #include "kit/names.hpp"
-#include "shm_steps.hpp"
 
 namespace {
 constexpr std::size_t kSize = 4096;
@@ -31,33 +31,29 @@ int main(int argc, char** argv) {
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
         // IPC_PRIVATE: a new segment that only processes told its id can use.
-        int id = kit::check(shmget(IPC_PRIVATE, kSize, IPC_CREAT | 0600), "shmget");
+        int id = kit::check(::shmget(IPC_PRIVATE, kSize, IPC_CREAT | 0600), "shmget");
         auto guard = kit::shm_guard(id);  // removes it on any error below
         std::printf("shmget: segment %d, %zu bytes\n", id, kSize);
 
-        std::fflush(stdout);
-        pid_t pid = kit::check(fork(), "fork");
-        if (pid == 0) {
-            ch05::run_child([id] {
-                void* p = kit::check(shmat(id, nullptr, 0), kShmatFailed, "shmat");
-                auto* text = static_cast<char*>(p);
-                std::snprintf(text, kSize, "hello from child %d", int(getpid()));
-                std::printf("child %d: shmat at %p, wrote \"%s\"\n", int(getpid()), p, text);
-                kit::check(shmdt(p), "shmdt");
-                return 0;
-            });
-        }
-        if (!ch05::reap_ok(pid)) return 1;
+        kit::Child child = kit::spawn([id] {
+            void* p = kit::check(::shmat(id, nullptr, 0), kShmatFailed, "shmat");
+            auto* text = static_cast<char*>(p);
+            std::snprintf(text, kSize, "hello from child %d", int(::getpid()));
+            std::printf("child %d: shmat at %p, wrote \"%s\"\n", int(::getpid()), p, text);
+            kit::check(::shmdt(p), "shmdt");
+            return 0;
+        });
+        if (!child.wait().ok()) return 1;
 
         // The child has detached and exited; the bytes stay in the segment.
-        void* p = kit::check(shmat(id, nullptr, SHM_RDONLY), kShmatFailed, "shmat");
+        void* p = kit::check(::shmat(id, nullptr, SHM_RDONLY), kShmatFailed, "shmat");
         std::printf("parent: shmat at %p, read \"%s\"\n", p, static_cast<const char*>(p));
 
         shmid_ds ds{};
-        kit::check(shmctl(id, IPC_STAT, &ds), "shmctl");
+        kit::check(::shmctl(id, IPC_STAT, &ds), "shmctl");
         std::printf("shm_nattch before shmdt: %lu\n", static_cast<unsigned long>(ds.shm_nattch));
-        kit::check(shmdt(p), "shmdt");
-        kit::check(shmctl(id, IPC_RMID, nullptr), "shmctl");
+        kit::check(::shmdt(p), "shmdt");
+        kit::check(::shmctl(id, IPC_RMID, nullptr), "shmctl");
         guard.dismiss();
         std::printf("shmctl(IPC_RMID): segment removed\n");
         return 0;

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "kit/check.hpp"
-#include "shm_steps.hpp"
+#include "kit/child.hpp"
 
 namespace {
 constexpr std::size_t kChunk = 64 * 1024;
@@ -35,37 +35,33 @@ constexpr unsigned char kByte = 0xC5;
 
 int by_pipe(std::size_t bytes) {
     int fds[2];
-    kit::check(pipe(fds), "pipe");
-    std::fflush(stdout);
-    pid_t pid = kit::check(fork(), "fork");
-    if (pid == 0) {
-        ch05::run_child([&] {
-            kit::check(close(fds[0]), "close");
-            std::vector<unsigned char> src(bytes, kByte);
-            long calls = 0;
-            for (std::size_t off = 0; off < bytes;) {
-                ssize_t n = write(fds[1], src.data() + off, std::min(kChunk, bytes - off));
-                if (n == -1 && errno == EINTR) continue;
-                off += static_cast<std::size_t>(kit::check(n, "write"));
-                ++calls;
-            }
-            std::printf("pipe: %zu bytes, child made %ld write() calls, ", bytes, calls);
-            return 0;
-        });
-    }
-    kit::check(close(fds[1]), "close");
+    kit::check(::pipe(fds), "pipe");
+    kit::Child child = kit::spawn([&] {
+        kit::check(::close(fds[0]), "close");
+        std::vector<unsigned char> src(bytes, kByte);
+        long calls = 0;
+        for (std::size_t off = 0; off < bytes;) {
+            ssize_t n = ::write(fds[1], src.data() + off, std::min(kChunk, bytes - off));
+            if (n == -1 && errno == EINTR) continue;
+            off += static_cast<std::size_t>(kit::check(n, "write"));
+            ++calls;
+        }
+        std::printf("pipe: %zu bytes, child made %ld write() calls, ", bytes, calls);
+        return 0;
+    });
+    kit::check(::close(fds[1]), "close");
     std::vector<unsigned char> dst(kChunk);
     std::size_t got = 0, good = 0;
     long calls = 0;
     for (;;) {
-        ssize_t n = read(fds[0], dst.data(), dst.size());
+        ssize_t n = ::read(fds[0], dst.data(), dst.size());
         if (n == -1 && errno == EINTR) continue;
         if (kit::check(n, "read") == 0) break;  // EOF: the child is done
         ++calls;
         got += static_cast<std::size_t>(n);
         good += static_cast<std::size_t>(std::count(dst.begin(), dst.begin() + n, kByte));
     }
-    if (!ch05::reap_ok(pid)) return 1;
+    if (!child.wait().ok()) return 1;
     std::printf("parent made %ld read() calls, %s\n", calls,
                 got == bytes && good == bytes ? "all bytes ok" : "BYTES MISSING");
     return got == bytes && good == bytes ? 0 : 1;
@@ -78,36 +74,31 @@ struct Header {
 int by_shm(std::size_t bytes) {
     const std::size_t size = sizeof(Header) + bytes;
     void* p =
-        kit::check(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+        kit::check(::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
                    MAP_FAILED, "mmap");
     auto& h = *static_cast<Header*>(p);
     std::span<unsigned char> data(static_cast<unsigned char*>(p) + sizeof(Header), bytes);
-    kit::check(sem_init(&h.done, 1, 0), "sem_init");
-    std::fflush(stdout);
-    pid_t pid = kit::check(fork(), "fork");
-    if (pid == 0) {
-        ch05::run_child([&] {
-            std::vector<unsigned char> src(bytes, kByte);
-            rusage before{}, after{};
-            kit::check(getrusage(RUSAGE_SELF, &before), "getrusage");
-            std::memcpy(data.data(), src.data(), bytes);  // the transfer: CPU stores, no kernel
-            kit::check(getrusage(RUSAGE_SELF, &after), "getrusage");
-            kit::check(sem_post(&h.done), "sem_post");
-            std::printf(
-                "shm: %zu bytes, 1 memcpy into the mapping, child's minor page faults: %ld, ",
-                bytes, after.ru_minflt - before.ru_minflt);
-            return 0;
-        });
-    }
-    while (sem_wait(&h.done) == -1) {  // blocks in futex() only if the child is not done yet
+    kit::check(::sem_init(&h.done, 1, 0), "sem_init");
+    kit::Child child = kit::spawn([&] {
+        std::vector<unsigned char> src(bytes, kByte);
+        rusage before{}, after{};
+        kit::check(::getrusage(RUSAGE_SELF, &before), "getrusage");
+        std::memcpy(data.data(), src.data(), bytes);  // the transfer: CPU stores, no kernel
+        kit::check(::getrusage(RUSAGE_SELF, &after), "getrusage");
+        kit::check(::sem_post(&h.done), "sem_post");
+        std::printf("shm: %zu bytes, 1 memcpy into the mapping, child's minor page faults: %ld, ",
+                    bytes, after.ru_minflt - before.ru_minflt);
+        return 0;
+    });
+    while (::sem_wait(&h.done) == -1) {  // blocks in futex() only if the child is not done yet
         if (errno != EINTR) throw kit::SysError(errno, "sem_wait");
     }
     const bool ok =
         std::all_of(data.begin(), data.end(), [](unsigned char c) { return c == kByte; });
-    if (!ch05::reap_ok(pid)) return 1;
+    if (!child.wait().ok()) return 1;
     std::printf("%s\n", ok ? "all bytes ok" : "BYTES MISSING");
-    kit::check(sem_destroy(&h.done), "sem_destroy");
-    kit::check(munmap(p, size), "munmap");
+    kit::check(::sem_destroy(&h.done), "sem_destroy");
+    kit::check(::munmap(p, size), "munmap");
     return ok ? 0 : 1;
 }
 }  // namespace
