@@ -39,12 +39,11 @@ public:
     [[nodiscard]] virtual std::unique_ptr<Endpoint> open(Role role, pid_t peer) = 0;
 };
 
+// One row of the tables: what is measured, never what others measured (quoted figures from
+// other benchmarks live in the report, report_text.cpp).
 struct Mechanism {
     std::string_view name;      // the name --only takes
     std::string_view label;     // the table's row label
-    std::string_view ipcbench_row;  // ipc-bench's (note 000's) row it corresponds to, or ""
-    double ipcbench_100 = 0;        // ipc-bench's published msg/s at 100 B and 1 KiB (0: none)
-    double ipcbench_1k = 0;
     std::size_t fixed_size = 0;  // 0: any size; else every message is exactly this big
     bool streams = true;         // false: a ping-pong only (a counter or a flag, not a queue)
     bool reference = false;      // a reference row, not an IPC mechanism
@@ -57,6 +56,7 @@ struct Mechanism {
 
 // The transports, one family per file (transports_*.cpp).
 std::unique_ptr<Link> make_pipe(std::size_t);
+std::unique_ptr<Link> make_pipe_signal(std::size_t);
 std::unique_ptr<Link> make_fifo(std::size_t);
 std::unique_ptr<Link> make_sysv_mq(std::size_t);
 std::unique_ptr<Link> make_posix_mq(std::size_t);

@@ -48,7 +48,7 @@ TEST(BenchOptions, BadOptionsPrintUsageOnStderrAndExitTwo) {
 TEST(BenchOptions, AnUnknownMechanismListsTheValidOnes) {
     auto r = bench({"--only", "carrier-pigeon"});
     EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe();
-    for (const char* name : {"pipe", "fifo", "sysv-mq", "posix-mq", "unix-stream", "unix-dgram", "socketpair", "tcp",
+    for (const char* name : {"pipe", "pipe-signal", "fifo", "sysv-mq", "posix-mq", "unix-stream", "unix-dgram", "socketpair", "tcp",
                              "udp", "shm-sem", "shm-ring", "mmap-file", "rt-signal", "eventfd", "cache-line", "memcpy"})
         EXPECT_NE(r.err.find(std::string(" ") + name), std::string::npos) << name << " missing from: " << r.err;
 }
@@ -179,3 +179,18 @@ TEST(BenchOutput, SvgChartIsWellFormedXml) {
 }
 
 }  // namespace
+
+// Into a pipe (a CI log), stdout stays silent until the tables: stderr tells each finished cell.
+TEST(BenchProgress, WithStdoutAPipeEachFinishedCellIsOneLineOnStderr) {
+    // pipe: 2 sizes x (ping-pong + stream); eventfd: one fixed-size ping-pong. 5 cells.
+    auto r = bench({"--quick", "--cpus", "same", "--only", "pipe,eventfd"});
+    ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
+    std::istringstream err(r.err);
+    std::vector<std::string> cells;
+    for (std::string line; std::getline(err, line);)
+        if (line.rfind("ipc_bench: cell ", 0) == 0) cells.push_back(line);
+    ASSERT_EQ(cells.size(), 5u) << r.err;
+    EXPECT_EQ(cells.front().rfind("ipc_bench: cell 1/5 same  pipe  100 B  ping-pong: ok", 0), 0u) << cells.front();
+    EXPECT_EQ(cells.back().rfind("ipc_bench: cell 5/5 same  eventfd  8 B  ping-pong: ok", 0), 0u) << cells.back();
+    EXPECT_EQ(r.err.find('\r'), std::string::npos) << "a redrawn progress line went into a log";
+}

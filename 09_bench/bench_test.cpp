@@ -158,6 +158,7 @@ void expect_delivery(std::string_view name) {
 }
 
 TEST(Delivery, PipeCarriesEveryByteInOrder) { expect_delivery("pipe"); }
+TEST(Delivery, PipeWithSignalWakeUpsCarriesEveryByteInOrder) { expect_delivery("pipe-signal"); }
 TEST(Delivery, FifoCarriesEveryByteInOrder) { expect_delivery("fifo"); }
 TEST(Delivery, SysvMessageQueueCarriesEveryByteInOrder) { expect_delivery("sysv-mq"); }
 TEST(Delivery, PosixMessageQueueCarriesEveryByteInOrder) { expect_delivery("posix-mq"); }
@@ -175,7 +176,7 @@ TEST(Delivery, CacheLineCarriesEightBytesEachRound) { expect_delivery("cache-lin
 
 TEST(Delivery, EveryMechanismInTheTableHasADeliveryTest) {
     // The list above, checked against the registry, so a new row cannot go untested.
-    const std::set<std::string_view> tested = {"pipe", "fifo", "sysv-mq", "posix-mq", "unix-stream", "unix-dgram",
+    const std::set<std::string_view> tested = {"pipe", "pipe-signal", "fifo", "sysv-mq", "posix-mq", "unix-stream", "unix-dgram",
                                                "socketpair", "tcp", "udp", "shm-sem", "shm-ring", "mmap-file",
                                                "rt-signal", "eventfd", "cache-line"};
     for (const auto& m : mechanisms())
@@ -293,8 +294,8 @@ private:
 
 Measured run_faulty(Fault f, Mode mode) {
     g_fault = f;
-    const Mechanism faulty{"faulty", "faulty pipe", "", 0, 0, 0, true, false, false,
-                           [](std::size_t) -> std::unique_ptr<Link> { return std::make_unique<FaultyLink>(); }};
+    const Mechanism faulty{.name = "faulty", .label = "faulty pipe",
+                           .make = [](std::size_t) -> std::unique_ptr<Link> { return std::make_unique<FaultyLink>(); }};
     Settings s = kTiny;
     s.deadline = std::chrono::milliseconds(500);
     return run_cell(faulty, 100, first_cpu(), mode, s);

@@ -59,88 +59,127 @@ void write_file(const std::string& path, void (*writer)(std::FILE*, const bench:
     writer(f.get(), run);
 }
 
+// What the command line asked for.
+struct Options {
+    bench::Run run;
+    std::string cpus = "both", format = "table", csv, json, svg;
+    std::vector<const bench::Mechanism*> only;
+};
+
+Options parse(std::span<const std::string_view> args) {
+    Options o;
+    bench::Run& run = o.run;
+    run.sizes = {100, 1024};
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string_view a = args[i];
+        auto value = [&]() -> std::string_view {
+            if (i + 1 >= args.size()) throw kit::UsageError{std::string(a) + " needs a value"};
+            return args[++i];
+        };
+        if (a == "--quick") {
+            run.settings = {std::chrono::milliseconds(5), std::chrono::milliseconds(2), 1};
+        } else if (a == "--sizes") {
+            const auto v = value();
+            run.sizes.clear();
+            for (auto t : split(v == "all" ? "64,256,1K,4K,16K,64K,256K,1M" : v)) run.sizes.push_back(parse_size(t));
+        } else if (a == "--cpus") {
+            o.cpus = value();
+            if (o.cpus != "same" && o.cpus != "cross") throw kit::UsageError{"--cpus takes same or cross"};
+        } else if (a == "--only") {
+            for (auto name : split(value())) {
+                const auto* m = bench::find_mechanism(name);
+                if (!m) {
+                    std::string valid;
+                    for (const auto& k : bench::mechanisms()) valid += " " + std::string(k.name);
+                    throw kit::UsageError{"unknown mechanism '" + std::string(name) + "'; valid:" + valid};
+                }
+                o.only.push_back(m);
+            }
+        } else if (a == "--reps") {
+            run.settings.reps = int(kit::parse_long(value(), 1, 15));
+        } else if (a == "--budget-ms") {
+            run.settings.budget = std::chrono::milliseconds(kit::parse_long(value(), 1, 10000));
+        } else if (a == "--format") {
+            o.format = value();
+            if (o.format != "table" && o.format != "csv" && o.format != "json")
+                throw kit::UsageError{"--format takes table, csv or json"};
+        } else if (a == "--csv" || a == "--json" || a == "--svg") {
+            (a == "--csv" ? o.csv : a == "--json" ? o.json : o.svg) = value();
+        } else {
+            throw kit::unexpected(a);
+        }
+    }
+    return o;
+}
+
+// One cell to run: a row, and which of its two measurements.
+struct Cell {
+    std::size_t row;
+    bench::Mode mode;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, kUsage, [](std::span<const std::string_view> args) {
-        bench::Run run;
-        run.sizes = {100, 1024};
-        std::string cpus = "both", format = "table", csv, json, svg;
-        std::vector<const bench::Mechanism*> only;
-        for (std::size_t i = 0; i < args.size(); ++i) {
-            const std::string_view a = args[i];
-            auto value = [&]() -> std::string_view {
-                if (i + 1 >= args.size()) throw kit::UsageError{std::string(a) + " needs a value"};
-                return args[++i];
-            };
-            if (a == "--quick") {
-                run.settings = {std::chrono::milliseconds(5), std::chrono::milliseconds(2), 1};
-            } else if (a == "--sizes") {
-                const auto v = value();
-                run.sizes.clear();
-                for (auto t : split(v == "all" ? "64,256,1K,4K,16K,64K,256K,1M" : v)) run.sizes.push_back(parse_size(t));
-            } else if (a == "--cpus") {
-                cpus = value();
-                if (cpus != "same" && cpus != "cross") throw kit::UsageError{"--cpus takes same or cross"};
-            } else if (a == "--only") {
-                for (auto name : split(value())) {
-                    const auto* m = bench::find_mechanism(name);
-                    if (!m) {
-                        std::string valid;
-                        for (const auto& k : bench::mechanisms()) valid += " " + std::string(k.name);
-                        throw kit::UsageError{"unknown mechanism '" + std::string(name) + "'; valid:" + valid};
-                    }
-                    only.push_back(m);
-                }
-            } else if (a == "--reps") {
-                run.settings.reps = int(kit::parse_long(value(), 1, 15));
-            } else if (a == "--budget-ms") {
-                run.settings.budget = std::chrono::milliseconds(kit::parse_long(value(), 1, 10000));
-            } else if (a == "--format") {
-                format = value();
-                if (format != "table" && format != "csv" && format != "json")
-                    throw kit::UsageError{"--format takes table, csv or json"};
-            } else if (a == "--csv" || a == "--json" || a == "--svg") {
-                (a == "--csv" ? csv : a == "--json" ? json : svg) = value();
-            } else {
-                throw kit::UsageError{"unknown option '" + std::string(a) + "'"};
-            }
-        }
+        Options o = parse(args);
+        bench::Run& run = o.run;
         const auto cpu = allowed_cpus();
-        if (cpus != "cross") run.placements.push_back({"same", cpu[0], cpu[0]});
-        if (cpus != "same" && cpu.size() >= 2) run.placements.push_back({"cross", cpu[0], cpu[1]});
+        if (o.cpus != "cross") run.placements.push_back({"same", cpu[0], cpu[0]});
+        if (o.cpus != "same" && cpu.size() >= 2) run.placements.push_back({"cross", cpu[0], cpu[1]});
         if (run.placements.empty()) throw kit::UsageError{"--cpus cross needs two CPUs; this process may use one"};
         run.placements.shrink_to_fit();  // rows point into it from here on
         run.machine = bench::describe_machine();
 
-        std::vector<const bench::Mechanism*> todo = only;
+        std::vector<const bench::Mechanism*> todo = o.only;
         if (todo.empty())
             for (const auto& m : bench::mechanisms()) todo.push_back(&m);
-        bench::stop_cells_on_signals();  // Ctrl-C: the cell under way cleans up, then we end
-        const bool progress = ::isatty(STDERR_FILENO);
-        std::size_t failed = 0;
+        // The plan first: every row and the cells that fill it (a fixed-size row is measured once).
+        std::vector<Cell> cells;
         for (const auto& p : run.placements)
             for (const auto* m : todo) {
                 if (m->needs_two_cpus && p.cpu_a == p.cpu_b) continue;  // a spin on one CPU waits out time slices
-                std::optional<bench::Measured> pp, st;
                 for (std::size_t s : run.sizes) {
-                    if (progress) std::fprintf(stderr, "\r%-70s", (p.name + "  " + std::string(m->name) + "  " + bench::size_name(s) + " ...").c_str());
-                    if (!m->fixed_size || s == run.sizes.front()) {  // a fixed-size row is measured once
-                        if (m->make) pp = bench::run_cell(*m, s, p, bench::Mode::pingpong, run.settings);
-                        if (m->streams) st = bench::run_cell(*m, s, p, bench::Mode::stream, run.settings);
-                        bench::raise_if_interrupted();
-                        failed += (pp && !pp->ok()) + (st && !st->ok());
-                    }
-                    run.rows.push_back({m, &p, s, pp, st});
+                    run.rows.push_back({m, &p, s, {}, {}});
+                    if (m->fixed_size && s != run.sizes.front()) continue;
+                    if (m->make) cells.push_back({run.rows.size() - 1, bench::Mode::pingpong});
+                    if (m->streams) cells.push_back({run.rows.size() - 1, bench::Mode::stream});
                 }
             }
-        if (progress) std::fprintf(stderr, "\r%-70s\r", "");
-        if (format == "csv") bench::write_csv(stdout, run);
-        else if (format == "json") bench::write_json(stdout, run);
+        bench::stop_cells_on_signals();  // Ctrl-C: the cell under way cleans up, then we end
+        // On a terminal one progress line redraws itself; into a pipe or file (a CI log) stdout says
+        // nothing until the end, so stderr gets one line per finished cell instead.
+        const bool on_terminal = ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO);
+        const bool log_cells = !::isatty(STDOUT_FILENO);
+        std::size_t failed = 0, done = 0;
+        for (const Cell& c : cells) {
+            bench::Row& r = run.rows[c.row];
+            const bool pp = c.mode == bench::Mode::pingpong;
+            const std::string what = r.where->name + "  " + std::string(r.mech->name) + "  " +
+                                     bench::size_name(r.mech->fixed_size ? r.mech->fixed_size : r.size) +
+                                     (pp ? "  ping-pong" : "  stream");
+            if (on_terminal) std::fprintf(stderr, "\r%-70s", (what + " ...").c_str());
+            const bench::Measured m = bench::run_cell(*r.mech, r.size, *r.where, c.mode, run.settings);
+            bench::raise_if_interrupted();
+            failed += !m.ok();
+            if (log_cells)
+                std::fprintf(stderr, "ipc_bench: cell %zu/%zu %s: %s\n", ++done, cells.size(), what.c_str(),
+                             m.ok() ? "ok" : ("FAILED: " + m.error).c_str());
+            (pp ? r.pingpong : r.stream) = m;
+        }
+        // A fixed-size row shows its one measurement at every size.
+        for (auto& r : run.rows)
+            if (r.mech->fixed_size && r.size != run.sizes.front())
+                for (const auto& first : run.rows)
+                    if (first.mech == r.mech && first.where == r.where && first.size == run.sizes.front())
+                        r.pingpong = first.pingpong, r.stream = first.stream;
+        if (on_terminal) std::fprintf(stderr, "\r%-70s\r", "");
+        if (o.format == "csv") bench::write_csv(stdout, run);
+        else if (o.format == "json") bench::write_json(stdout, run);
         else bench::print_tables(stdout, run);
-        if (!csv.empty()) write_file(csv, bench::write_csv, run);
-        if (!json.empty()) write_file(json, bench::write_json, run);
-        if (!svg.empty()) write_file(svg, bench::write_svg, run);
+        if (!o.csv.empty()) write_file(o.csv, bench::write_csv, run);
+        if (!o.json.empty()) write_file(o.json, bench::write_json, run);
+        if (!o.svg.empty()) write_file(o.svg, bench::write_svg, run);
         return failed ? 1 : 0;
     });
 }

@@ -1,5 +1,5 @@
-// mechanisms.cpp — every row ipc_bench measures, in table order, with ipc-bench's (note 000's)
-// published figure beside the row it corresponds to (goldsborough/ipc-bench, other hardware).
+// mechanisms.cpp — every row ipc_bench measures, in table order. Each row says what it is by
+// name; what other benchmarks published is quoted in the report (report_text.cpp), not here.
 #include <array>
 
 #include "bench.hpp"
@@ -7,24 +7,27 @@
 namespace bench {
 namespace {
 
-// name, label, ipc-bench row, ipc-bench 100 B, ipc-bench 1 KiB, fixed size, streams, reference, needs 2 CPUs, make
 const std::array kMechanisms = {
-    Mechanism{"pipe", "pipe", "Pipes", 162'441, 155'404, 0, true, false, false, make_pipe},
-    Mechanism{"fifo", "FIFO", "FIFOs (named pipes)", 265'823, 254'880, 0, true, false, false, make_fifo},
-    Mechanism{"sysv-mq", "System V message queue", "Message Queues", 232'253, 213'796, 0, true, false, false, make_sysv_mq},
-    Mechanism{"posix-mq", "POSIX message queue", "", 0, 0, 0, true, false, false, make_posix_mq},
-    Mechanism{"unix-stream", "Unix stream socket", "Domain sockets", 130'372, 127'582, 0, true, false, false, make_unix_stream},
-    Mechanism{"unix-dgram", "Unix datagram socket", "", 0, 0, 0, true, false, false, make_unix_dgram},
-    Mechanism{"socketpair", "socketpair (stream)", "", 0, 0, 0, true, false, false, make_socketpair},
-    Mechanism{"tcp", "TCP loopback, TCP_NODELAY", "Internet sockets (TCP)", 70'221, 67'901, 0, true, false, false, make_tcp},
-    Mechanism{"udp", "UDP loopback (credits)", "", 0, 0, 0, true, false, false, make_udp},
-    Mechanism{"shm-sem", "shm + POSIX semaphores", "", 0, 0, 0, true, false, false, make_shm_sem},
-    Mechanism{"shm-ring", "shm ring, spin then futex", "Shared Memory", 4'702'557, 1'659'291, 0, true, false, false, make_shm_ring},
-    Mechanism{"mmap-file", "mmap'ed file ring", "Memory-Mapped Files", 5'338'860, 1'701'759, 0, true, false, false, make_mmap_file},
-    Mechanism{"rt-signal", "RT signal, sigqueue (8 B)", "Unix Signals", 0, 0, 8, true, false, false, make_rt_signal},
-    Mechanism{"eventfd", "eventfd (8 B, wake-up)", "", 0, 0, 8, false, false, false, make_eventfd},
-    Mechanism{"cache-line", "cache-line ping-pong (8 B)", "", 0, 0, 8, false, true, true, make_cache_line},
-    Mechanism{"memcpy", "memcpy, 64 MiB buffer", "", 0, 0, 0, true, true, false, nullptr},
+    Mechanism{.name = "pipe", .label = "pipe", .make = make_pipe},
+    // Data through a pipe, each hop woken by kill() + sigwait(): how ipc-bench's pipe row works.
+    Mechanism{.name = "pipe-signal", .label = "pipe + signal wake-up", .streams = false, .make = make_pipe_signal},
+    Mechanism{.name = "fifo", .label = "FIFO", .make = make_fifo},
+    Mechanism{.name = "sysv-mq", .label = "System V message queue", .make = make_sysv_mq},
+    Mechanism{.name = "posix-mq", .label = "POSIX message queue", .make = make_posix_mq},
+    Mechanism{.name = "unix-stream", .label = "Unix stream socket", .make = make_unix_stream},
+    Mechanism{.name = "unix-dgram", .label = "Unix datagram socket", .make = make_unix_dgram},
+    Mechanism{.name = "socketpair", .label = "socketpair (stream)", .make = make_socketpair},
+    Mechanism{.name = "tcp", .label = "TCP loopback, TCP_NODELAY", .make = make_tcp},
+    Mechanism{.name = "udp", .label = "UDP loopback (credits)", .make = make_udp},
+    Mechanism{.name = "shm-sem", .label = "shm + POSIX semaphores", .make = make_shm_sem},
+    Mechanism{.name = "shm-ring", .label = "shm ring, spin then futex", .make = make_shm_ring},
+    Mechanism{.name = "mmap-file", .label = "mmap'ed file ring", .make = make_mmap_file},
+    Mechanism{.name = "rt-signal", .label = "RT signal, sigqueue (8 B)", .fixed_size = 8, .make = make_rt_signal},
+    Mechanism{.name = "eventfd", .label = "eventfd (8 B, wake-up)", .fixed_size = 8, .streams = false,
+              .make = make_eventfd},
+    Mechanism{.name = "cache-line", .label = "cache-line ping-pong (8 B)", .fixed_size = 8, .streams = false,
+              .reference = true, .needs_two_cpus = true, .make = make_cache_line},
+    Mechanism{.name = "memcpy", .label = "memcpy, 64 MiB buffer", .reference = true},  // no make: one process
 };
 
 }  // namespace

@@ -38,6 +38,35 @@ std::string cell_text(const std::optional<Measured>& m, bool as_rate = true) {
     return as_rate ? grouped(m->rate.median) : "";
 }
 
+// goldsborough/ipc-bench's published msg/s (its README's table, quoted by note 000; other
+// hardware, unpinned, 1,000 messages per run), beside the row of ours that does the same work.
+struct Quoted {
+    std::string_view ours;     // our mechanism's name
+    std::string_view theirs;   // ipc-bench's row
+    double at_100, at_1k;      // 0: "--broken--"
+    bool signal_wakeups;       // ipc-bench wakes every hop with a signal in this row
+};
+constexpr Quoted kIpcBench[] = {
+    {"pipe", "Pipes", 162'441, 155'404, true},
+    {"pipe-signal", "Pipes", 162'441, 155'404, true},
+    {"fifo", "FIFOs (named pipes)", 265'823, 254'880, true},
+    {"sysv-mq", "Message Queues", 232'253, 213'796, false},
+    {"unix-stream", "Domain sockets", 130'372, 127'582, false},
+    {"tcp", "Internet sockets (TCP)", 70'221, 67'901, false},
+    {"shm-ring", "Shared Memory", 4'702'557, 1'659'291, false},
+    {"mmap-file", "Memory-Mapped Files", 5'338'860, 1'701'759, false},
+    {"rt-signal", "Unix Signals", 0, 0, false},
+};
+constexpr const char* kSignalNote =
+    "(s) ipc-bench's pipe and FIFO rows move the data one way and wake every hop with kill(0, SIGUSR1/2) +\n"
+    "    sigwait(): they time a signal round trip, not a pipe's. Compare them with 'pipe + signal wake-up'.";
+
+const Quoted* quoted_for(std::string_view mech) {
+    for (const auto& q : kIpcBench)
+        if (q.ours == mech) return &q;
+    return nullptr;
+}
+
 const Row* find(const Run& run, const Placement& p, std::string_view mech, std::size_t size) {
     for (const auto& r : run.rows)
         if (r.where == &p && r.mech->name == mech && r.size == size) return &r;
@@ -98,24 +127,28 @@ void print_tables(std::FILE* out, const Run& run) {
         for (auto s : run.sizes) std::fprintf(out, " %12s", size_name(s).c_str());
         if (ipcbench_cols) std::fprintf(out, " %15s %15s %7s %7s", "ipc-bench 100 B", "ipc-bench 1 KiB", "ratio", "ratio");
         std::fprintf(out, "\n");
+        bool signal_note = false;
         for (const auto& m : mechanisms()) {
             if (!m.make || !find(run, p, m.name, run.sizes.front())) continue;
             std::fprintf(out, "%-28s", std::string(m.label).c_str());
             for (auto s : run.sizes) std::fprintf(out, " %12s", cell_text(find(run, p, m.name, s)->pingpong).c_str());
-            if (ipcbench_cols && !m.ipcbench_row.empty()) {
+            const Quoted* q = ipcbench_cols ? quoted_for(m.name) : nullptr;
+            if (q) {
                 auto ratio = [&](std::size_t s, double theirs) {
                     const auto& pp = find(run, p, m.name, s)->pingpong;
                     return (theirs > 0 && pp && pp->ok()) ? fixed(pp->rate.median / theirs, 2) : std::string("-");
                 };
-                std::fprintf(out, " %15s %15s %7s %7s", m.ipcbench_100 ? grouped(m.ipcbench_100).c_str() : "--broken--",
-                             m.ipcbench_1k ? grouped(m.ipcbench_1k).c_str() : "--broken--", ratio(100, m.ipcbench_100).c_str(),
-                             ratio(1024, m.ipcbench_1k).c_str());
+                std::fprintf(out, " %15s %15s %7s %7s%s", q->at_100 ? grouped(q->at_100).c_str() : "--broken--",
+                             q->at_1k ? grouped(q->at_1k).c_str() : "--broken--", ratio(100, q->at_100).c_str(),
+                             ratio(1024, q->at_1k).c_str(), q->signal_wakeups ? "  (s)" : "");
+                signal_note = signal_note || q->signal_wakeups;
             }
             std::fprintf(out, "\n");
         }
         if (ipcbench_cols)
             std::fprintf(out, "%-28s %12s %12s %15s %15s   (not measured: the kit depends on nothing)\n",
                          "ZeroMQ (TCP)", "-", "-", "24,901", "22,679");
+        if (signal_note) std::fprintf(out, "%s\n", kSignalNote);
     }
     for (const auto& p : run.placements) {
         std::fprintf(out, "\n== Latency of one round trip and streaming throughput, placement %s ==\n", p.name.c_str());

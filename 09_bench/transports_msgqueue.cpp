@@ -4,14 +4,19 @@
 // as several queue messages, in order.
 #include <fcntl.h>
 #include <mqueue.h>
+#include <signal.h>
 #include <sys/msg.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
 #include "bench.hpp"
 #include "kit/check.hpp"
+#include "kit/fd.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
 
@@ -52,20 +57,59 @@ private:
     std::vector<std::byte> buf_;  // struct msgbuf: long mtype, then the text
 };
 
+// A System V queue cannot be removed once both children hold it, as the other transports'
+// names are: IPC_RMID destroys it at once (msgsnd/msgrcv then fail with EINVAL, a blocked
+// one with EIDRM). And a kill -9 of ipc_bench runs no destructor. So each Link starts a remover:
+// a process of its own (no PR_SET_PDEATHSIG, Ctrl-C ignored) that blocks reading a pipe whose
+// write end only the Link's users hold. The Link, ending normally, removes the queues itself and
+// writes one byte: the remover exits. If instead the read returns EOF, every holder is gone
+// without a word — ipc_bench was killed, and its children died with it — and the remover takes
+// both queues out with IPC_RMID.
 class SysvLink final : public Link {
 public:
-    explicit SysvLink(std::size_t size)
-        : ab_(kit::msg_guard(kit::check(::msgget(IPC_PRIVATE, 0600), "msgget"))),
-          ba_(kit::msg_guard(kit::check(::msgget(IPC_PRIVATE, 0600), "msgget"))),
-          piece_(std::min(size, limit_from("/proc/sys/kernel/msgmax", 8192))) {}
+    explicit SysvLink(std::size_t size) : piece_(std::min(size, limit_from("/proc/sys/kernel/msgmax", 8192))) {
+        ab_.emplace(kit::msg_guard(kit::check(::msgget(IPC_PRIVATE, 0600), "msgget")));
+        ba_.emplace(kit::msg_guard(kit::check(::msgget(IPC_PRIVATE, 0600), "msgget")));
+        kit::Pipe alive = kit::make_pipe();
+        remover_ = kit::check(::fork(), "fork");
+        if (remover_ == 0) {
+            ::signal(SIGINT, SIG_IGN), ::signal(SIGHUP, SIG_IGN);  // a terminal's Ctrl-C reaches the whole group
+            const int fd = alive.read.get();  // hold nothing else: no other pipe waits for our exit
+            if (fd > 3) ::close_range(3, unsigned(fd) - 1, 0);
+            ::close_range(unsigned(fd) + 1, ~0U, 0);
+            char c;
+            ssize_t n;
+            while ((n = ::read(fd, &c, 1)) == -1 && errno == EINTR) {
+            }
+            if (n == 0) {  // EOF: nobody said goodbye
+                ::msgctl(ab_->id(), IPC_RMID, nullptr);
+                ::msgctl(ba_->id(), IPC_RMID, nullptr);
+            }
+            ::_exit(0);
+        }
+        alive_ = std::move(alive.write);
+    }
+    ~SysvLink() override {
+        ab_.reset(), ba_.reset();  // IPC_RMID (the guards), then tell the remover and reap it
+        const char done = 1;
+        (void)!::write(alive_.get(), &done, 1);
+        alive_.reset();
+        int ws;
+        while (::waitpid(remover_, &ws, 0) == -1 && errno == EINTR) {
+        }
+    }
+    SysvLink(const SysvLink&) = delete;
+    SysvLink& operator=(const SysvLink&) = delete;
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
-        if (role == Role::a) return std::make_unique<SysvEndpoint>(ab_.id(), ba_.id(), piece_);
-        return std::make_unique<SysvEndpoint>(ba_.id(), ab_.id(), piece_);
+        if (role == Role::a) return std::make_unique<SysvEndpoint>(ab_->id(), ba_->id(), piece_);
+        return std::make_unique<SysvEndpoint>(ba_->id(), ab_->id(), piece_);
     }
 
 private:
-    kit::SysvGuard ab_, ba_;  // IPC_RMID by the parent when the cell ends
     std::size_t piece_;
+    std::optional<kit::SysvGuard> ab_, ba_;  // IPC_RMID by the parent when the cell ends
+    pid_t remover_ = -1;
+    kit::Fd alive_;  // the remover's pipe; every process of the cell inherits this end
 };
 
 class PosixEndpoint final : public Endpoint {
