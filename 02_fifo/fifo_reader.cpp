@@ -3,8 +3,9 @@
 // opens it), prints what arrives, and stops at EOF: when every process that
 // had the FIFO open for writing has closed it.
 //
-// Run (two terminals):   ./fifo_reader /tmp/demo.fifo
-//                        ./fifo_writer /tmp/demo.fifo hello world
+// Run:    ./fifo_reader /tmp/demo.fifo                  (terminal 1)
+//         ./fifo_writer /tmp/demo.fifo hello world      (terminal 2)
+//         rm /tmp/demo.fifo                             (the name outlives both)
 // Prints: hello
 //         world
 //         reader 1235: EOF after 12 bytes, every writer has closed

@@ -30,10 +30,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string prog(const char* name) {
-    return std::string(KIT_BIN_DIR "/") + name;
-}
-
 // A FIFO with a unique name, unlinked when the test ends (also on failure).
 kit::NameGuard make_fifo(std::string_view what) {
     auto g = kit::unlink_guard(kit::unique_temp_path(what));
@@ -121,8 +117,8 @@ bool blocked_in_fifo_open(pid_t pid) {
 
 TEST(FifoMeeting, WriterAndReaderProgramsMeetAsSeparateProcesses) {
     auto name = make_fifo("pair.fifo");
-    auto reader = start({prog("fifo_reader"), name.name()});
-    auto w = kit::test::run_program({prog("fifo_writer"), name.name(), "hello", "world"});
+    auto reader = start({kit::test::program_path("fifo_reader"), name.name()});
+    auto w = kit::test::run_program({kit::test::program_path("fifo_writer"), name.name(), "hello", "world"});
     EXPECT_TRUE(w.status.ok()) << w.status.describe() << w.err;
     EXPECT_NE(w.err.find("wrote 2 lines"), std::string::npos) << w.err;
     std::string out = reader.finish();
@@ -147,7 +143,7 @@ TEST(FifoMeeting, AnyNumberOfProcessesMayOpenTheName) {
     auto name = make_fifo("many.fifo");
     kit::Fd r(kit::check(::open(name.c_str(), O_RDONLY | O_NONBLOCK), "open"));
     for (const char* word : {"one", "two", "three"}) {
-        auto w = kit::test::run_program({prog("fifo_writer"), name.name(), word});
+        auto w = kit::test::run_program({kit::test::program_path("fifo_writer"), name.name(), word});
         ASSERT_TRUE(w.status.ok()) << w.err;
     }
     EXPECT_EQ(read_all(r.get()), "one\ntwo\nthree\n");
@@ -239,7 +235,7 @@ TEST(FifoOpen, ReadWriteOpenDoesNotBlockOnLinux) {
 }
 
 TEST(FifoOpen, ProgramShowsAllFourRules) {
-    auto r = kit::test::run_program({prog("fifo_open_rules")});
+    auto r = kit::test::run_program({kit::test::program_path("fifo_open_rules")});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     EXPECT_NE(r.out.find("no writer: opened at once"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("no reader: ENXIO"), std::string::npos) << r.out;
@@ -265,7 +261,7 @@ TEST(FifoStorage, DataNeverReachesTheDiskStatSizeStaysZero) {
     EXPECT_EQ(st.st_size, 0);
     EXPECT_EQ(st.st_blocks, 0);
     EXPECT_EQ(queued(r.get()), 60000);  // yet the bytes are there, in the kernel
-    auto p = kit::test::run_program({prog("fifo_no_disk")});
+    auto p = kit::test::run_program({kit::test::program_path("fifo_no_disk")});
     ASSERT_TRUE(p.status.ok()) << p.err;
     EXPECT_NE(p.out.find("FIONREAD: 4000; stat: FIFO, st_size 0, st_blocks 0"), std::string::npos)
         << p.out;
@@ -329,7 +325,7 @@ TEST(FifoIsAPipe, BothAreSIsFifoWithTheSameDefaultCapacity) {
     // And the same knob resizes it.
     EXPECT_EQ(::fcntl(fw.get(), F_SETPIPE_SZ, 5000), -1);  // 65536 queued: cannot shrink
     EXPECT_EQ(errno, EBUSY);
-    auto r = kit::test::run_program({prog("fifo_is_a_pipe")});
+    auto r = kit::test::run_program({kit::test::program_path("fifo_is_a_pipe")});
     ASSERT_TRUE(r.status.ok()) << r.err;
     EXPECT_NE(r.out.find("pipe: S_ISFIFO yes, F_GETPIPE_SZ " + std::to_string(pipe_cap)),
               std::string::npos)
@@ -407,14 +403,14 @@ TEST(FifoServer, OwnWriteEndMeansNoEofWhenTheLastClientLeaves) {
 TEST(FifoServer, ManyClientsEachGetTheirOwnReply) {
     constexpr int kClients = 8;
     auto srv = make_fifo("many.srv");
-    auto server = start({prog("fifo_server"), srv.name(), std::to_string(kClients)});
+    auto server = start({kit::test::program_path("fifo_server"), srv.name(), std::to_string(kClients)});
     std::vector<kit::Child> clients;
     for (int i = 0; i < kClients; ++i) {
         clients.push_back(kit::spawn([&, i] {
             const std::string text = "client number " + std::to_string(i);
             std::string upper = text;
             for (char& c : upper) c = static_cast<char>(std::toupper(c));
-            auto r = kit::test::run_program({prog("fifo_client"), srv.name(), text});
+            auto r = kit::test::run_program({kit::test::program_path("fifo_client"), srv.name(), text});
             return r.status.ok() && r.out.find("-> \"" + upper + "\"") != std::string::npos ? 0 : 1;
         }));
     }
@@ -425,7 +421,7 @@ TEST(FifoServer, ManyClientsEachGetTheirOwnReply) {
 
 TEST(FifoServer, SurvivesClientsThatVanishedBeforeTheirReply) {
     auto srv = make_fifo("vanish.srv");
-    auto server = start({prog("fifo_server"), srv.name(), "3"});
+    auto server = start({kit::test::program_path("fifo_server"), srv.name(), "3"});
     auto dead = make_fifo("dead.reply");
     // Two clients send their requests and die before the answer. The process
     // that plays them is bounded; its open() waits for the server.
@@ -444,7 +440,7 @@ TEST(FifoServer, SurvivesClientsThatVanishedBeforeTheirReply) {
     });
     ASSERT_TRUE(ghosts.wait().ok());
     // A live client is still served.
-    auto r = kit::test::run_program({prog("fifo_client"), srv.name(), "still there"});
+    auto r = kit::test::run_program({kit::test::program_path("fifo_client"), srv.name(), "still there"});
     EXPECT_TRUE(r.status.ok()) << r.err;
     EXPECT_NE(r.out.find("-> \"STILL THERE\""), std::string::npos) << r.out;
 

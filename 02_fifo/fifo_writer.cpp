@@ -3,9 +3,9 @@
 // waits until some process opens it for reading), writes each MESSAGE as a
 // line, and closes it — which the reader sees as EOF.
 //
-// Run (two terminals):   ./fifo_reader /tmp/demo.fifo
-//                        ./fifo_writer /tmp/demo.fifo hello world
-//                        rm /tmp/demo.fifo       (the name outlives both)
+// Run:    ./fifo_writer /tmp/demo.fifo hello world      (terminal 1)
+//         ./fifo_reader /tmp/demo.fifo                  (terminal 2)
+//         rm /tmp/demo.fifo                             (the name outlives both)
 // Prints: writer 1234: a reader opened /tmp/demo.fifo, wrote 2 lines
 #include <fcntl.h>
 #include <limits.h>
