@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -20,16 +21,21 @@
 #include "kit/check.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
-#include "socket_addr.hpp"
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
         const std::string name = kit::unique_name("abstract");
-        const auto addr = sock::unix_abstract(name);  // sun_path = "\0" + name
+        // The abstract trick: sun_path starts with a NUL byte, and the name is
+        // exactly the bytes the length covers — no terminating NUL, no file.
+        sockaddr_un sun{};
+        sun.sun_family = AF_UNIX;
+        std::memcpy(sun.sun_path + 1, name.data(), name.size());  // sun_path[0] stays '\0'
+        const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+        const auto* addr = reinterpret_cast<const sockaddr*>(&sun);
 
         kit::Fd listener(kit::check(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
-        kit::check(::bind(listener.get(), addr.get(), addr.len), "bind");
+        kit::check(::bind(listener.get(), addr, len), "bind");
         kit::check(::listen(listener.get(), 1), "listen");
         std::printf("bound @%s\n", name.c_str());
 
@@ -49,7 +55,7 @@ int main(int argc, char** argv) {
         pid_t pid = kit::check(::fork(), "fork");
         if (pid == 0) {
             kit::Fd c(kit::check(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
-            kit::check(::connect(c.get(), addr.get(), addr.len), "connect");
+            kit::check(::connect(c.get(), addr, len), "connect");
             std::string msg = "child " + std::to_string(::getpid()) + " connected by name";
             kit::write_all(c.get(), std::as_bytes(std::span(msg)));
             ::_exit(0);
@@ -66,7 +72,7 @@ int main(int argc, char** argv) {
         conn.reset();
         listener.reset();
         kit::Fd again(kit::check(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
-        kit::check(::bind(again.get(), addr.get(), addr.len), "bind (second time)");
+        kit::check(::bind(again.get(), addr, len), "bind (second time)");
         std::printf("closed, bound the same name again without unlink(): ok\n");
         return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : 1;
     });

@@ -72,12 +72,13 @@ int main(int argc, char** argv) {
         const long count = args.empty() ? 200 : kit::parse_long(args[0], 1, 100000);
         const int small = 16 * 1024;  // UDP: the kernel doubles this and keeps a floor
 
-        auto addr = sock::inet4("127.0.0.1", 0);
+        auto addr = ch07::inet4("127.0.0.1", 0);
         kit::Fd rx(kit::check(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket"));
         kit::check(::setsockopt(rx.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small),
                    "setsockopt");
         kit::check(::bind(rx.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), "bind");
-        addr.sin_port = htons(sock::local_port(rx.get()));
+        socklen_t alen = sizeof addr;  // getsockname: the port bind(port 0) picked
+        kit::check(::getsockname(rx.get(), reinterpret_cast<sockaddr*>(&addr), &alen), "getsockname");
         kit::Fd tx(kit::check(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket"));
         kit::check(::connect(tx.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr),
                    "connect");

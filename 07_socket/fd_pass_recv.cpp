@@ -6,6 +6,11 @@
 // Prints: each sender fd number beside the new number it got here, then what it
 //         reads through each: the pipe's bytes, the file from the SENDER's
 //         offset (2), the memfd's contents.
+//         SIGINT or SIGTERM before a sender came: it removes PATH and exits 0.
+//         SIGKILL cannot be caught: the socket file stays behind (remove it by hand;
+//         unix_stream_server shows how to tell such a stale socket from a live one).
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +26,22 @@
 #include "socket_addr.hpp"
 
 namespace {
+
+volatile sig_atomic_t stop_signal = 0;
+void on_stop(int sig) { stop_signal = sig; }
+
+// Waits until fd is readable; false once SIGINT/SIGTERM arrived (they are
+// blocked except inside ppoll(), so none slips in just before the wait).
+bool wait_or_stop(int fd, const sigset_t& unblocked) {
+    pollfd p{fd, POLLIN, 0};
+    while (!stop_signal) {
+        int n = ::ppoll(&p, 1, nullptr, &unblocked);
+        if (n == -1 && errno == EINTR) continue;
+        kit::check(n, "ppoll");
+        return true;
+    }
+    return false;
+}
 
 std::string read_some(int fd, std::size_t max) {
     std::array<char, 64> buf{};
@@ -38,13 +59,26 @@ int main(int argc, char** argv) {
         if (args.size() > 1) throw kit::unexpected(args[1]);
         const std::string path =
             args.empty() ? kit::unique_temp_path("fdpass.sock") : std::string(args[0]);
-        const auto addr = sock::unix_path(path);
+        const auto addr = ch07::unix_path(path);
+        sigset_t stops, unblocked;
+        sigemptyset(&stops);
+        sigaddset(&stops, SIGINT);
+        sigaddset(&stops, SIGTERM);
+        kit::check(::sigprocmask(SIG_BLOCK, &stops, &unblocked), "sigprocmask");
+        struct sigaction sa {};
+        sa.sa_handler = on_stop;
+        kit::check(::sigaction(SIGINT, &sa, nullptr), "sigaction");
+        kit::check(::sigaction(SIGTERM, &sa, nullptr), "sigaction");
         kit::Fd listener(kit::check(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
         kit::check(::bind(listener.get(), addr.get(), addr.len), "bind");
         auto remove_path = kit::unlink_guard(path);
         kit::check(::listen(listener.get(), 1), "listen");
         std::printf("listening on %s\n", path.c_str());
         std::fflush(stdout);
+        if (!wait_or_stop(listener.get(), unblocked)) {
+            std::printf("stopped by SIG%s, removed %s\n", sigabbrev_np(stop_signal), path.c_str());
+            return 0;  // remove_path unlinks PATH on the way out
+        }
         kit::Fd conn(
             kit::check(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC), "accept4"));
 

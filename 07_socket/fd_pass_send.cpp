@@ -24,7 +24,7 @@
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "PATH", [](auto args) {
         if (args.size() != 1) throw kit::UsageError{"expected the receiver's socket PATH"};
-        const auto addr = sock::unix_path(args[0]);
+        const auto addr = ch07::unix_path(args[0]);
 
         int p[2];
         kit::check(::pipe2(p, O_CLOEXEC), "pipe2");

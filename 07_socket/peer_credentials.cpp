@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
         // An abstract name: no file, so no file permissions stop an unprivileged peer.
-        const auto addr = sock::unix_abstract(kit::unique_name("peercred"));
+        const auto addr = ch07::unix_abstract(kit::unique_name("peercred"));
         kit::Fd listener(kit::check(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
         kit::check(::bind(listener.get(), addr.get(), addr.len), "bind");
         kit::check(::listen(listener.get(), 1), "listen");

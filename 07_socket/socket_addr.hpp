@@ -1,7 +1,8 @@
-// socket_addr.hpp — filling in socket addresses for this chapter's programs.
+// socket_addr.hpp — the address layouts this chapter's programs fill in.
 //
-// Only the address structs live here; every program calls socket(), bind(),
-// connect(), accept() itself.
+// Data only: a sockaddr_un for a path or an abstract name, a sockaddr_in for
+// an IPv4 address. No system call lives here; every program calls socket(),
+// bind(), connect(), accept() and getsockname() itself.
 #pragma once
 
 #include <arpa/inet.h>
@@ -16,7 +17,7 @@
 
 #include "kit/check.hpp"
 
-namespace sock {
+namespace ch07 {
 
 // A Unix-domain address and the length to pass to bind()/connect().
 struct UnixAddress {
@@ -67,13 +68,4 @@ inline constexpr std::size_t kMaxUnixPath = sizeof(sockaddr_un::sun_path) - 1;
     return a;
 }
 
-// The port a socket is bound to (after bind(port 0), the one the kernel chose).
-[[nodiscard]] inline unsigned short local_port(int fd) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    kit::check(::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len), "getsockname");
-    if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-    return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-}
-
-}  // namespace sock
+}  // namespace ch07

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "HOST PORT MESSAGE...", [](auto args) {
         if (args.size() < 3) throw kit::UsageError{"expected HOST PORT and at least one MESSAGE"};
         const auto addr =
-            sock::inet4(args[0], static_cast<unsigned short>(kit::parse_long(args[1], 1, 65535)));
+            ch07::inet4(args[0], static_cast<unsigned short>(kit::parse_long(args[1], 1, 65535)));
 
         kit::Fd fd(kit::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
         kit::check(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr),

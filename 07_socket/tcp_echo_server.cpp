@@ -23,7 +23,7 @@
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "[ADDR [PORT [CLIENTS]]]", [](auto args) {
         if (args.size() > 3) throw kit::unexpected(args[3]);
-        const auto addr = sock::inet4(
+        const auto addr = ch07::inet4(
             args.size() >= 1 ? args[0] : "127.0.0.1",
             args.size() >= 2 ? static_cast<unsigned short>(kit::parse_long(args[1], 0, 65535)) : 0);
         const long clients = args.size() >= 3 ? kit::parse_long(args[2], 1, 100000) : 1;
@@ -37,9 +37,13 @@ int main(int argc, char** argv) {
         kit::check(::bind(listener.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr),
                    "bind");
         kit::check(::listen(listener.get(), 128), "listen");
+        sockaddr_in bound{};  // getsockname: the port bind() picked when PORT is 0
+        socklen_t blen = sizeof bound;
+        kit::check(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&bound), &blen),
+                   "getsockname");
         std::printf("listening on %s:%u\n",
                     args.size() >= 1 ? std::string(args[0]).c_str() : "127.0.0.1",
-                    sock::local_port(listener.get()));
+                    ntohs(bound.sin_port));
         std::fflush(stdout);
 
         kit::Fd ep(kit::check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));

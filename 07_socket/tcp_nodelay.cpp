@@ -33,7 +33,7 @@ void serve(int listener, long rounds) {
 }
 
 double run_client(unsigned short port, long rounds, int nodelay) {
-    const auto addr = sock::inet4("127.0.0.1", port);
+    const auto addr = ch07::inet4("127.0.0.1", port);
     kit::Fd fd(kit::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
     kit::check(::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay),
                "setsockopt");
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
         if (args.size() > 1) throw kit::unexpected(args[1]);
         const long rounds = args.empty() ? 10 : kit::parse_long(args[0], 1, 10000);
         for (int nodelay : {0, 1}) {
-            const auto addr = sock::inet4("127.0.0.1", 0);  // port 0: any free port
+            auto addr = ch07::inet4("127.0.0.1", 0);  // port 0: any free port
             kit::Fd listener(
                 kit::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
             kit::check(
@@ -71,7 +71,10 @@ int main(int argc, char** argv) {
                 serve(listener.get(), rounds);
                 ::_exit(0);
             }
-            double ms = run_client(sock::local_port(listener.get()), rounds, nodelay);
+            socklen_t alen = sizeof addr;  // getsockname: the port bind() picked
+            kit::check(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &alen),
+                       "getsockname");
+            double ms = run_client(ntohs(addr.sin_port), rounds, nodelay);
             int ws = 0;
             kit::check(::waitpid(pid, &ws, 0), "waitpid");
             std::printf("%-24s %ld round trips in %8.2f ms\n",

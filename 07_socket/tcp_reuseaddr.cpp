@@ -33,7 +33,7 @@ kit::Fd tcp_socket(bool reuse) {
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        auto addr = sock::inet4("127.0.0.1", 0);
+        auto addr = ch07::inet4("127.0.0.1", 0);
         unsigned short port = 0;
         {
             kit::Fd listener = tcp_socket(true);
@@ -41,8 +41,10 @@ int main(int argc, char** argv) {
                 ::bind(listener.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr),
                 "bind");
             kit::check(::listen(listener.get(), 1), "listen");
-            port = sock::local_port(listener.get());
-            addr.sin_port = htons(port);
+            socklen_t alen = sizeof addr;  // getsockname: the port bind(port 0) picked
+            kit::check(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &alen),
+                       "getsockname");
+            port = ntohs(addr.sin_port);
 
             kit::Fd client(kit::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
             kit::check(

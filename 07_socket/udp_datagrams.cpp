@@ -23,10 +23,11 @@
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        auto addr = sock::inet4("127.0.0.1", 0);
+        auto addr = ch07::inet4("127.0.0.1", 0);
         kit::Fd rx(kit::check(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket"));
         kit::check(::bind(rx.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), "bind");
-        addr.sin_port = htons(sock::local_port(rx.get()));
+        socklen_t alen = sizeof addr;  // getsockname: the port bind(port 0) picked
+        kit::check(::getsockname(rx.get(), reinterpret_cast<sockaddr*>(&addr), &alen), "getsockname");
 
         kit::Fd tx(kit::check(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket"));
         for (const char* msg : {"hello", "world"})

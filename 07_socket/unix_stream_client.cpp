@@ -18,7 +18,7 @@
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "PATH MESSAGE", [](auto args) {
         if (args.size() != 2) throw kit::UsageError{"expected PATH and MESSAGE"};
-        const auto addr = sock::unix_path(args[0]);
+        const auto addr = ch07::unix_path(args[0]);
 
         kit::Fd fd(kit::check(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
         kit::check(::connect(fd.get(), addr.get(), addr.len), "connect");
