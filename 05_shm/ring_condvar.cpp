@@ -1,10 +1,9 @@
 // ring_condvar.cpp — producer-consumer between processes, the monitor way
-// (note 001's Q5, but between processes): the ring (cond_ring.hpp) is guarded
-// by a process-shared, robust mutex and two condition variables. First a
-// process locks the mutex and is killed with SIGKILL while holding it: with an
-// ordinary mutex everyone would now wait forever; with a robust one the next
-// locker gets EOWNERDEAD, calls pthread_mutex_consistent, and the ring goes
-// on. Then PRODUCERS send ITEMS each to CONSUMERS (ring_item.hpp checks them).
+// (note 001's Q5, between processes): the ring (cond_ring.hpp) is guarded by
+// a process-shared, robust mutex and two condition variables. A process
+// locks the mutex and is killed with SIGKILL holding it; the next locker gets
+// EOWNERDEAD, calls pthread_mutex_consistent, and the ring goes on: PRODUCERS
+// send ITEMS each to CONSUMERS (ring_item.hpp runs and checks them).
 //
 // Run:    ./ring_condvar [PRODUCERS CONSUMERS ITEMS]     (default 3 2 1000)
 // Prints: process <pid> killed by SIGKILL while holding the mutex
@@ -26,8 +25,7 @@
 namespace {
 // EOWNERDEAD: we hold the mutex, but its last owner died inside its critical
 // section, perhaps halfway through an update (pop moves head, then count). A
-// real program checks or repairs its data here, before declaring it
-// consistent; the holder killed below touched nothing, so we only count it.
+// real program checks or repairs its data here; ours touched nothing.
 void recover_if_owner_died(ch05::CondRing& r, int rc, const char* call) {
     if (rc == EOWNERDEAD) {
         ++r.recoveries;

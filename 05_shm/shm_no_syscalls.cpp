@@ -14,12 +14,11 @@
 //         child under the filter: sem_wait, 1048576 bytes copied, sem_post, exit 0
 //         parent: all 1048576 bytes arrived; child's minor page faults: <n> (>= 256 pages
 //                 touched)
-//         child that called write() on a pipe: killed by signal 31 (SIGSYS)
+//         child that called write() on a pipe: killed by signal 31 (SYS)
 #include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +28,7 @@
 #include <cstring>
 
 #include "kit/check.hpp"
+#include "kit/child.hpp"
 #include "kit/sanitizer.hpp"
 #include "kit/seccomp.hpp"
 
@@ -37,24 +37,18 @@ constexpr std::size_t kBytes = 1 << 20;
 
 // ThreadSanitizer's runtime makes system calls of its own (it maps memory
 // for a process's first events), so under it no filter can prove anything.
-using kit::kThreadSanitizer;
 
 struct Shared {
     sem_t lock;
     alignas(4096) std::array<unsigned char, kBytes> data;
 };
 
-// Allow exit_group, kill the process on every other system call. (A
-// measuring instrument, not a sandbox: it does not check seccomp_data.arch.)
-void forbid_all_system_calls() {
+// Runs in a forked child; ends it with exit_group or by the filter, which
+// allows exit_group only. Nothing after the filter is error-checked:
+// reporting would itself be a system call.
+[[noreturn]] void child(Shared& s, int pipe_fd) {
     if (int err = kit::forbid_system_calls(kit::OnSyscall::kill); err != 0)
         throw kit::SysError(err, "prctl(PR_SET_SECCOMP)");
-}
-
-// Runs in a forked child; ends it with exit_group or by the filter. Nothing
-// after the filter is error-checked: reporting would itself be a system call.
-[[noreturn]] void child(Shared& s, int pipe_fd) {
-    forbid_all_system_calls();
     if (pipe_fd >= 0) (void)::write(pipe_fd, "x", 1);  // the filter kills us here
     ::sem_wait(&s.lock);  // uncontended: an atomic decrement in user space
     std::memset(s.data.data(), 0xAB, s.data.size());
@@ -63,21 +57,13 @@ void forbid_all_system_calls() {
     // every call to a noreturn function first calls sigaltstack.)
     for (;;) ::syscall(SYS_exit_group, 0);
 }
-
-int wait_for(pid_t pid, rusage& ru) {
-    int ws = 0;
-    while (::wait4(pid, &ws, 0, &ru) == -1) {
-        if (errno != EINTR) throw kit::SysError(errno, "wait4");
-    }
-    return ws;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
         kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
-        if (kThreadSanitizer) {
+        if (kit::kThreadSanitizer) {
             std::printf("not run: built with ThreadSanitizer, whose runtime makes system calls\n");
             return 0;
         }
@@ -91,15 +77,13 @@ int main(int argc, char** argv) {
         kit::check(::pipe(fds), "pipe");
         std::printf("setup before the filter: mmap (1 MiB + a sem_t), sem_init, pipe, fork\n");
 
-        std::fflush(stdout);
-        pid_t pid = kit::check(::fork(), "fork");
-        if (pid == 0) child(s, -1);
-        rusage ru{};
-        int ws = wait_for(pid, ru);
+        kit::ExitStatus st = kit::spawn([&] { child(s, -1); }).wait();
+        rusage ru{};  // of the children waited for: this one
+        kit::check(::getrusage(RUSAGE_CHILDREN, &ru), "getrusage");
         const bool all =
             std::all_of(s.data.begin(), s.data.end(), [](unsigned char c) { return c == 0xAB; });
-        if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0 || !all) {
-            std::printf("the shared-memory child failed (wait status %#x)\n", unsigned(ws));
+        if (!st.ok() || !all) {
+            std::printf("the shared-memory child failed: %s\n", st.describe().c_str());
             return 1;
         }
         std::printf("child under the filter: sem_wait, %zu bytes copied, sem_post, exit 0\n",
@@ -109,15 +93,12 @@ int main(int argc, char** argv) {
             "touched)\n",
             kBytes, ru.ru_minflt, kBytes / 4096);
 
-        std::fflush(stdout);
-        pid = kit::check(::fork(), "fork");
-        if (pid == 0) child(s, fds[1]);
-        ws = wait_for(pid, ru);
-        if (WIFSIGNALED(ws))
+        st = kit::spawn([&] { child(s, fds[1]); }).wait();
+        if (st.how == kit::ExitStatus::How::signaled)
             std::printf("child that called write() on a pipe: killed by signal %d (%s)\n",
-                        WTERMSIG(ws), sigabbrev_np(WTERMSIG(ws)));
+                        st.signal, sigabbrev_np(st.signal));
         kit::check(::sem_destroy(&s.lock), "sem_destroy");
         kit::check(::munmap(p, sizeof(Shared)), "munmap");
-        return WIFSIGNALED(ws) && WTERMSIG(ws) == SIGSYS ? 0 : 1;
+        return st.killed_by(SIGSYS) ? 0 : 1;
     });
 }
