@@ -1,10 +1,11 @@
-// sem_shared.hpp — the chapter's two pieces of set-up that are not its subject:
+// sem_shared.hpp — what the chapter's programs share and is not their subject:
 // memory that parent and children share (where the unnamed semaphores and
-// mutexes live), and reaping a child. sem_unnamed_fork.cpp shows the mmap call
-// itself, because there it is the point.
+// mutexes live), reaping a child, and semctl's argument. sem_unnamed_fork.cpp
+// shows the mmap call itself, because there it is the point.
 #pragma once
 
 #include <sys/mman.h>
+#include <sys/sem.h>
 #include <sys/wait.h>
 
 #include <cerrno>
@@ -13,6 +14,13 @@
 #include "kit/check.hpp"
 
 namespace ch04 {
+
+// semctl's fourth argument, which the caller must define (semctl(2)).
+union semun {
+    int val;                // SETVAL
+    semid_ds* buf;          // IPC_STAT, IPC_SET
+    unsigned short* array;  // GETALL, SETALL
+};
 
 // One T in anonymous MAP_SHARED memory, zero-filled: the same page in this
 // process and in every child forked after it. Unmapped on scope exit; nothing

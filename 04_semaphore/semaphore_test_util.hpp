@@ -68,12 +68,7 @@ inline int value_of(sem_t* s) {
     return v;
 }
 
-// semctl's fourth argument, which the caller must define (semctl(2)).
-union semun {
-    int val;
-    semid_ds* buf;
-    unsigned short* array;
-};
+using ch04::semun;
 
 // A private System V set of n semaphores with the given values, removed on scope exit.
 struct SemSet {

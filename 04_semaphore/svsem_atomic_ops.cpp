@@ -19,19 +19,13 @@
 
 #include "kit/check.hpp"
 #include "kit/names.hpp"
+#include "sem_shared.hpp"
 
 namespace {
 
-// The caller defines semctl's fourth argument (see semctl(2)).
-union semun {
-    int val;
-    semid_ds* buf;
-    unsigned short* array;
-};
-
 void show(int id, const char* when) {
     unsigned short v[2]{};
-    semun arg{};
+    ch04::semun arg{};
     arg.array = v;
     kit::check(::semctl(id, 0, GETALL, arg), "semctl(GETALL)");
     std::printf("%-44s values %d %d\n", when, v[0], v[1]);
@@ -45,7 +39,7 @@ int main(int argc, char** argv) {
         int id = kit::check(::semget(IPC_PRIVATE, 2, IPC_CREAT | 0600), "semget");
         auto removal = kit::sem_guard(id);  // IPC_RMID on an error path too
         unsigned short init[2] = {1, 0};    // semaphore 0 free, semaphore 1 taken
-        semun arg{};
+        ch04::semun arg{};
         arg.array = init;
         kit::check(::semctl(id, 0, SETALL, arg), "semctl(SETALL)");
         show(id, "after semget + SETALL:");

@@ -19,16 +19,7 @@
 
 #include "kit/check.hpp"
 #include "kit/names.hpp"
-
-namespace {
-
-union semun {
-    int val;
-    semid_ds* buf;
-    unsigned short* array;
-};
-
-}  // namespace
+#include "sem_shared.hpp"
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
@@ -36,7 +27,7 @@ int main(int argc, char** argv) {
         int id = kit::check(::semget(IPC_PRIVATE, 2, IPC_CREAT | 0600), "semget");
         auto removal = kit::sem_guard(id);  // IPC_RMID on an error path too
         unsigned short init[2] = {1, 1};
-        semun arg{};
+        ch04::semun arg{};
         arg.array = init;
         kit::check(::semctl(id, 0, SETALL, arg), "semctl(SETALL)");
 
