@@ -261,3 +261,24 @@ TEST(TcpSigpipe, FirstWriteAfterPeerCloseSucceedsTheNextIsEpipe) {
     EXPECT_TRUE(child.wait().ok());
 }
 
+
+// ---- the order of the calls -------------------------------------------------
+
+TEST(TcpSequence, ConnectBeforeListenIsEconnrefusedAfterListenItIsAccepted) {
+    kit::Fd server = inet_socket(SOCK_STREAM, true);
+    auto addr = ch07::inet4("127.0.0.1", 0);
+    ASSERT_EQ(::bind(server.get(), sa(addr), sizeof addr), 0);
+    addr.sin_port = htons(local_port(server.get()));
+    kit::Fd early = inet_socket(SOCK_STREAM);
+    errno = 0;
+    EXPECT_EQ(::connect(early.get(), sa(addr), sizeof addr), -1);  // bound, not yet listening
+    EXPECT_EQ(errno, ECONNREFUSED);
+    ASSERT_EQ(::listen(server.get(), 1), 0);
+    kit::Fd client = inet_socket(SOCK_STREAM);
+    ASSERT_EQ(::connect(client.get(), sa(addr), sizeof addr), 0);
+    kit::Fd conn = accept_tcp(server.get());
+    ASSERT_TRUE(send_str(client.get(), "Hello from client"));
+    std::string got(17, '\0');
+    EXPECT_EQ(kit::read_full(conn.get(), std::as_writable_bytes(std::span(got))), 17u);
+    EXPECT_EQ(got, "Hello from client");
+}

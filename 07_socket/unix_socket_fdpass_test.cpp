@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -205,24 +206,57 @@ TEST(SocketSigpipe, ReadFromAClosedPeerIsEofNotASignal) {
 
 // ---- a Unix socket needs no network --------------------------------------
 
+namespace {
+
+// In a fresh network namespace lo exists but is down. Exit codes: 0 as
+// claimed, 3 no namespace allowed, 10/11 the socketpair failed, 12/13 TCP
+// did not fail with ENETUNREACH.
+int unix_works_where_tcp_cannot() {
+    auto [a, b] = socket_pair(SOCK_STREAM);
+    if (::write(a.get(), "ok", 2) != 2) return 10;
+    char buf[2];
+    if (::read(b.get(), buf, 2) != 2) return 11;
+    const auto addr = ch07::inet4("127.0.0.1", 9);
+    kit::Fd tcp(kit::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
+    errno = 0;
+    if (::connect(tcp.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0)
+        return 12;
+    return errno == ENETUNREACH ? 0 : 13;
+}
+
+}  // namespace
+
 TEST(NoNetwork, UnixSocketsWorkWhereTcpToLoopbackIsUnreachable) {
     auto child = kit::spawn([&] {
-        if (::unshare(CLONE_NEWNET) == -1) return 3;  // lo exists but is down in a new namespace
-        auto [a, b] = socket_pair(SOCK_STREAM);
-        if (::write(a.get(), "ok", 2) != 2) return 10;
-        char buf[2];
-        if (::read(b.get(), buf, 2) != 2) return 11;
-        const auto addr = ch07::inet4("127.0.0.1", 9);
-        kit::Fd tcp(kit::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
-        errno = 0;
-        if (::connect(tcp.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0)
-            return 12;
-        return errno == ENETUNREACH ? 0 : 13;
+        if (!enter_new_network_namespace()) return 3;
+        return unix_works_where_tcp_cannot();
     });
     auto st = child.wait();
-    if (st.exited_with(3)) GTEST_SKIP() << "unshare(CLONE_NEWNET) not permitted here";
+    if (st.exited_with(3))
+        GTEST_SKIP() << "unshare(CLONE_NEWNET) and unshare(CLONE_NEWUSER | CLONE_NEWNET) refused";
     EXPECT_TRUE(st.ok()) << st.describe()
                          << " (10/11: socketpair failed, 12/13: TCP did not fail with ENETUNREACH)";
+}
+
+TEST(NoNetwork, AnOrdinaryUserGetsItsNetworkNamespaceInsideAUserNamespace) {
+    const bool can_drop = kit::has_capability(CAP_SETUID) && kit::has_capability(CAP_SETGID);
+    if (::getuid() == 0 && !can_drop) GTEST_SKIP() << "root without CAP_SETUID cannot become a user";
+    auto child = kit::spawn([&] {
+        if (::getuid() == 0) {  // become an ordinary user (nobody) first
+            kit::check(::setgroups(0, nullptr), "setgroups");
+            kit::check(::setgid(65534), "setgid");
+            kit::check(::setuid(65534), "setuid");
+        }
+        errno = 0;
+        if (::unshare(CLONE_NEWNET) == 0 || errno != EPERM) return 20;  // an ordinary user may not
+        if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) == -1) return 3;
+        return unix_works_where_tcp_cannot();
+    });
+    auto st = child.wait();
+    if (st.exited_with(3))
+        GTEST_SKIP() << "unprivileged user namespaces are refused here (unshare(CLONE_NEWUSER))";
+    EXPECT_TRUE(st.ok()) << st.describe()
+                         << " (20: CLONE_NEWNET alone did not fail with EPERM; 10..13 as above)";
 }
 
 TEST(NoNetwork, ProgramShowsUnixSocketsWorkWhereTcpIsUnreachable) {
