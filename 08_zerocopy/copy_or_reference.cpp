@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
         auto name = kit::unique_temp_path("copy-or-ref");
-        auto guard = kit::unlink_guard(name);
         kit::Fd fd(kit::check(::open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600), "open"));
+        kit::check(::unlink(name.c_str()), "unlink");  // at once: even SIGKILL leaves no name
         const int file = fd.get();
         char page[kPage];
         std::memset(page, 'O', kPage);

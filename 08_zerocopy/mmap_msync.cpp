@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "kit/check.hpp"
 #include "kit/fd.hpp"
@@ -25,8 +26,8 @@ int main(int argc, char** argv) {
         kit::no_arguments(args);
         constexpr std::size_t kLen = 4 * 4096;
         auto name = kit::unique_temp_path("msync");
-        auto guard = kit::unlink_guard(name);
         kit::Fd fd(kit::check(::open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600), "open"));
+        kit::check(::unlink(name.c_str()), "unlink");  // at once: even SIGKILL leaves no name
         kit::check(::ftruncate(fd.get(), kLen), "ftruncate");
         auto* map = static_cast<char*>(
             kit::check(::mmap(nullptr, kLen, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0),
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
         pid_t pid = kit::check(::fork(), "fork");
         if (pid == 0) {  // another process, another descriptor, plain read()
             char buf[7] = {};
-            int rfd = ::open(name.c_str(), O_RDONLY);
+            int rfd = ::open(("/proc/self/fd/" + std::to_string(fd.get())).c_str(), O_RDONLY);
             ssize_t n = ::pread(rfd, buf, 6, 0);
             std::printf("other process read() before any msync: \"%s\"\n", n == 6 ? buf : "?");
             std::fflush(stdout);
@@ -47,9 +48,9 @@ int main(int argc, char** argv) {
         int status = 0;
         kit::check(::waitpid(pid, &status, 0), "waitpid");
 
-        std::printf("dirty before msync: %ld kB\n", zc::dirty_kb(map));
+        std::printf("dirty before msync: %ld kB\n", ch08::dirty_kb(map));
         kit::check(::msync(map, kLen, MS_SYNC), "msync");  // write back and wait
-        std::printf("dirty after  msync: %ld kB\n", zc::dirty_kb(map));
+        std::printf("dirty after  msync: %ld kB\n", ch08::dirty_kb(map));
         kit::check(::munmap(map, kLen), "munmap");
         return status == 0 ? 0 : 1;
     });

@@ -23,8 +23,8 @@ int main(int argc, char** argv) {
         kit::no_arguments(args);
         const std::size_t page = std::size_t(::sysconf(_SC_PAGESIZE));
         auto name = kit::unique_temp_path("sigbus");
-        auto guard = kit::unlink_guard(name);
         kit::Fd fd(kit::check(::open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600), "open"));
+        kit::check(::unlink(name.c_str()), "unlink");  // at once: even SIGKILL leaves no name
         kit::check(::ftruncate(fd.get(), off_t(2 * page)), "ftruncate");  // two pages
         auto* map = static_cast<volatile char*>(kit::check(
             ::mmap(nullptr, 2 * page, PROT_READ, MAP_SHARED, fd.get(), 0), MAP_FAILED, "mmap"));

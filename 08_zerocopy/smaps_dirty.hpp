@@ -1,13 +1,13 @@
 // smaps_dirty.hpp — how many kB of a mapping are dirty (modified in memory,
-// not yet written back), as /proc/self/smaps reports it. Used by mmap_msync.cpp
-// and zerocopy_test.cpp to see msync() and write-back happen.
+// not yet written back), as /proc/self/smaps reports it: the layout of that
+// file, read. Used by mmap_msync.cpp and the tests to see msync() and write-back.
 #pragma once
 
 #include <cstdio>
 #include <fstream>
 #include <string>
 
-namespace zc {
+namespace ch08 {
 
 // Shared_Dirty + Private_Dirty (kB) of this process's mapping that starts at
 // addr. A file page mapped by one process only counts as Private_Dirty even
@@ -30,4 +30,4 @@ namespace zc {
     return kb;
 }
 
-}  // namespace zc
+}  // namespace ch08

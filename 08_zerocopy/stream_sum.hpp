@@ -1,9 +1,15 @@
-// stream_sum.hpp — the data the zero-copy programs move, and how the receiving
-// process checks it: a position-sensitive 64-bit checksum over 64 KiB blocks.
-// Not part of any lesson: these are the test bench, not the calls being taught.
+// stream_sum.hpp — the protocol of send_with_copies.cpp and send_by_reference.cpp:
+// the data they move (repeatable pseudo-random bytes), the report a receiving
+// process sends back (bytes and a position-sensitive 64-bit checksum over
+// 64 KiB blocks), and the chunk size of every call. No zero-copy call is here:
+// those are in the programs.
 #pragma once
 
+#include <sys/resource.h>
+
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <span>
 #include <vector>
@@ -11,7 +17,7 @@
 #include "kit/check.hpp"
 #include "kit/fd.hpp"
 
-namespace zc {
+namespace ch08 {
 
 inline constexpr std::size_t kChunk = 64 * 1024;  // one default pipe's capacity
 
@@ -65,4 +71,51 @@ struct Received {
     return r;
 }
 
-}  // namespace zc
+// What the sender has cost so far: CPU times and minor faults, and the clock.
+struct Sample {
+    rusage usage{};
+    std::chrono::steady_clock::time_point at;
+};
+[[nodiscard]] inline Sample sample() {
+    Sample s;
+    kit::check(::getrusage(RUSAGE_SELF, &s.usage), "getrusage");
+    s.at = std::chrono::steady_clock::now();
+    return s;
+}
+
+// One row of the table both programs print: the sender's cost between two
+// samples, whether the receiver got it all, and the copies the kernel's design
+// makes on that path (a label, not a measurement: the CopyOrReference tests
+// show each copy and each reference).
+struct Row {
+    const char* path;
+    const char* to;
+    const char* copies;  // sender + receiver
+    Sample before, after;
+    long calls;
+    std::size_t size;
+    bool ok;  // the receiver got `size` bytes with the sender's checksum
+};
+
+inline void print_header(std::size_t size) {
+    std::printf("%zu MiB file in the page cache, at most %zu KiB per call\n", size >> 20,
+                kChunk >> 10);
+    std::printf("%-15s %-6s %4s %8s %7s %7s %8s %6s %6s %6s %s\n", "path", "to", "MiB", "wall ms",
+                "user ms", "sys ms", "syscalls", "faults", "copies", "MiB/s", "checksum");
+}
+
+inline void print_row(const Row& r) {
+    auto ms = [](const timeval& a, const timeval& b) {
+        return double(b.tv_sec - a.tv_sec) * 1e3 + double(b.tv_usec - a.tv_usec) / 1e3;
+    };
+    const auto& u0 = r.before.usage;
+    const auto& u1 = r.after.usage;
+    const double wall_ms = std::chrono::duration<double, std::milli>(r.after.at - r.before.at).count();
+    std::printf("%-15s %-6s %4llu %8.1f %7.1f %7.1f %8ld %6ld %6s %6.0f %s\n", r.path, r.to,
+                static_cast<unsigned long long>(r.size >> 20), wall_ms, ms(u0.ru_utime, u1.ru_utime),
+                ms(u0.ru_stime, u1.ru_stime), r.calls, u1.ru_minflt - u0.ru_minflt, r.copies,
+                double(r.size >> 20) / (wall_ms / 1e3), r.ok ? "ok" : "MISMATCH");
+    std::fflush(stdout);
+}
+
+}  // namespace ch08
