@@ -2,15 +2,19 @@
 // opens it for reading BEFORE asking (non-blocking, so that open returns at
 // once and the server's non-blocking open for writing finds a reader), writes
 // one request (one atomic write: <= PIPE_BUF), then waits for the answer.
+// Stopped by SIGINT or SIGTERM while it waits, it removes its reply FIFO and
+// exits 128 + the signal; SIGKILL leaves "<REQUEST_FIFO>.<pid>" behind.
 //
 // Run:    ./fifo_client /tmp/demo.srv hello     (with ./fifo_server running)
 // Prints: client 1236: "hello" -> "HELLO"
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -19,6 +23,15 @@
 #include "kit/check.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;  // the signal that asked us to stop
+void on_stop(int sig) {
+    g_stop = sig;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "REQUEST_FIFO TEXT", [](auto args) {
@@ -32,11 +45,25 @@ int main(int argc, char** argv) {
         std::memcpy(req.reply_path, mine.c_str(), mine.size());
         std::memcpy(req.text, args[1].data(), args[1].size());
 
+        // No SA_RESTART: SIGINT/SIGTERM interrupt open() and poll() with EINTR.
+        struct sigaction sa {};
+        sa.sa_handler = on_stop;
+        for (int sig : {SIGINT, SIGTERM}) kit::check(::sigaction(sig, &sa, nullptr), "sigaction");
+        auto stopped = [&] {  // the guard below removes the reply FIFO on return
+            std::fprintf(stderr, "client %d: SIG%s, removing %s\n", int(req.pid),
+                         sigabbrev_np(int(g_stop)), mine.c_str());
+            return 128 + int(g_stop);
+        };
+
         kit::check(::mkfifo(mine.c_str(), 0600), "mkfifo " + mine);
         auto name = kit::unlink_guard(mine);
         kit::Fd in(kit::check(::open(mine.c_str(), O_RDONLY | O_NONBLOCK), "open " + mine));
 
-        kit::Fd out(kit::check(::open(server.c_str(), O_WRONLY), "open " + server));
+        int fd;  // waits for a server to have the request FIFO open
+        while ((fd = ::open(server.c_str(), O_WRONLY)) == -1 && errno == EINTR && g_stop == 0) {
+        }
+        if (g_stop != 0) return stopped();
+        kit::Fd out(kit::check(fd, "open " + server));
         if (kit::check(::write(out.get(), &req, sizeof req), "write") != sizeof req)
             throw kit::SysError(EPROTO, "short write");  // cannot happen: <= PIPE_BUF
 
@@ -46,6 +73,7 @@ int main(int argc, char** argv) {
         for (;;) {
             pollfd p{in.get(), POLLIN, 0};
             int n = ::poll(&p, 1, 5000);
+            if (g_stop != 0) return stopped();
             if (n == -1 && errno == EINTR) continue;
             if (kit::check(n, "poll") == 0) throw kit::SysError(ETIMEDOUT, "wait for reply");
             char buf[512];

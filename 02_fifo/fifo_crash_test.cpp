@@ -1,23 +1,28 @@
 // Crash lab (进程崩溃) for FIFOs: one side is killed with SIGKILL at the step
 // that matters, stopped there by a handshake or seen blocked in the call
 // (never by sleeping); the test asserts what the survivor sees and what is
-// left in the file system, then removes it. Also: fifo_server removes its
-// FIFO when stopped by SIGINT or SIGTERM.
+// left in the file system, then removes it. Also: the chapter's programs
+// that make a FIFO and wait (fifo_server, fifo_reader, fifo_writer,
+// fifo_client) remove it when stopped by SIGINT or SIGTERM.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "fifo_request.hpp"
 #include "kit/child.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
+#include "kit/proc.hpp"
 #include "kit/wait.hpp"
 #include "kit_test/program.hpp"
 
@@ -31,6 +36,24 @@ bool is_fifo(const std::string& path) {
 bool is_gone(const std::string& path) {
     struct stat st {};
     return ::lstat(path.c_str(), &st) == -1 && errno == ENOENT;
+}
+
+// True once `pid` is asleep in open() of a FIFO, waiting for the other side:
+// inside openat (/proc/<pid>/syscall) and asleep in the FIFO's wait
+// (/proc/<pid>/wchan: wait_for_partner, or fifo_open/pipe_wait on older
+// kernels). Not the loader opening a library before main() has run.
+bool blocked_in_fifo_open(pid_t pid) {
+    const auto end = std::chrono::steady_clock::now() + kit::kDeadline;
+    const std::string wchan_path = "/proc/" + std::to_string(pid) + "/wchan";
+    while (std::chrono::steady_clock::now() < end) {
+        if (!kit::wait_in_syscall(pid, SYS_openat)) return false;
+        const auto w = kit::read_text_file(wchan_path).value_or("0");
+        if (w == "0") return true;  // wchan hidden: inside openat must do
+        for (std::string_view hint : {"wait_for_partner", "fifo_open", "pipe_wait"})
+            if (w.find(hint) != std::string::npos) return true;
+        ::sched_yield();
+    }
+    return false;
 }
 
 // Reads until EOF (bounded); returns the bytes, and whether EOF was seen.
@@ -84,23 +107,22 @@ Running start(const std::vector<std::string>& argv) {
 }  // namespace
 
 TEST(FifoCrash, OpenerKilledWhileBlockedInOpenLeavesOnlyTheName) {
-    auto name = kit::unlink_guard(kit::unique_temp_path("opener.fifo"));
-    ASSERT_EQ(::mkfifo(name.c_str(), 0600), 0);
-    auto opener = kit::spawn([&] {
-        kit::Fd fd(kit::check(::open(name.c_str(), O_RDONLY), "open"));  // no writer: waits
-        return 1;  // not reached
-    });
-    ASSERT_TRUE(kit::wait_in_syscall(opener.pid(), SYS_openat)) << "the opener never blocked in open()";
-    ASSERT_EQ(::kill(opener.pid(), SIGKILL), 0);
-    EXPECT_TRUE(opener.wait().killed_by(SIGKILL));
+    // fifo_reader makes the FIFO and waits in open() for a writer; SIGKILL
+    // gives it no chance to remove the name it made.
+    const std::string path = kit::unique_temp_path("opener.fifo");
+    auto guard = kit::unlink_guard(path);  // recovery, also if the test fails
+    auto opener = start({kit::test::program_path("fifo_reader"), path});
+    ASSERT_TRUE(blocked_in_fifo_open(opener.child.pid())) << "the opener never blocked in open()";
+    ASSERT_EQ(::kill(opener.child.pid(), SIGKILL), 0);
+    EXPECT_TRUE(opener.child.wait().killed_by(SIGKILL));
     // Left behind: the name, and nothing else — no reader waits on it, so a
     // non-blocking writer is refused with ENXIO.
-    EXPECT_TRUE(is_fifo(name.name())) << "the FIFO's name is gone";
+    EXPECT_TRUE(is_fifo(path)) << "the FIFO's name is gone";
     errno = 0;
-    EXPECT_EQ(::open(name.c_str(), O_WRONLY | O_NONBLOCK), -1);
+    EXPECT_EQ(::open(path.c_str(), O_WRONLY | O_NONBLOCK), -1);
     EXPECT_EQ(errno, ENXIO);
-    ASSERT_EQ(::unlink(name.c_str()), 0);  // recovery: remove the name
-    EXPECT_TRUE(is_gone(name.name()));
+    ASSERT_EQ(::unlink(path.c_str()), 0);  // recovery: remove the name
+    EXPECT_TRUE(is_gone(path));
 }
 
 TEST(FifoCrash, WriterKilledMidMessageLeavesTheBytesThenEofAndTheName) {
@@ -209,4 +231,52 @@ TEST(FifoCrash, NameUnlinkedAfterBothOpenedLeavesNothingToLeak) {
     EXPECT_EQ(got, "still here");
     EXPECT_TRUE(eof);
     EXPECT_TRUE(is_gone(name.name()));
+}
+
+TEST(FifoCrash, ReaderOrWriterStoppedWhileWaitingInOpenRemovesTheNameItMade) {
+    for (auto [program, sig] : {std::pair{"fifo_reader", SIGINT}, std::pair{"fifo_writer", SIGTERM}}) {
+        SCOPED_TRACE(program);
+        const std::string path = kit::unique_temp_path("waiting.fifo");
+        auto guard = kit::unlink_guard(path);
+        auto p = start({kit::test::program_path(program), path});
+        // It made the name and waits in open() for the other side.
+        ASSERT_TRUE(blocked_in_fifo_open(p.child.pid())) << "never blocked in open()";
+        EXPECT_TRUE(is_fifo(path));
+        ASSERT_EQ(::kill(p.child.pid(), sig), 0);
+        auto st = p.child.wait();
+        EXPECT_TRUE(st.exited_with(128 + sig)) << st.describe();
+        EXPECT_TRUE(is_gone(path)) << "stopped by SIGINT/SIGTERM, it left the FIFO it made";
+        EXPECT_TRUE(p.wait_for(std::string(": SIG") + sigabbrev_np(sig) + ", removed " + path))
+            << p.seen;
+    }
+    // A name it did not make is not its to remove.
+    const std::string path = kit::unique_temp_path("theirs.fifo");
+    auto guard = kit::unlink_guard(path);
+    ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+    auto p = start({kit::test::program_path("fifo_reader"), path});
+    ASSERT_TRUE(blocked_in_fifo_open(p.child.pid())) << "never blocked in open()";
+    ASSERT_EQ(::kill(p.child.pid(), SIGINT), 0);
+    EXPECT_TRUE(p.child.wait().exited_with(128 + SIGINT));
+    EXPECT_TRUE(is_fifo(path));
+}
+
+TEST(FifoCrash, ClientStoppedBySigintWhileWaitingForItsReplyRemovesItsReplyFifo) {
+    // This test plays a server that reads the request and never answers.
+    auto srv = kit::unlink_guard(kit::unique_temp_path("silent.srv"));
+    ASSERT_EQ(::mkfifo(srv.c_str(), 0600), 0);
+    kit::Fd in(kit::check(::open(srv.c_str(), O_RDONLY | O_NONBLOCK), "open"));
+    auto client = start({kit::test::program_path("fifo_client"), srv.name(), "hello?"});
+    Request req{};
+    ASSERT_TRUE(kit::wait_readable(in.get())) << "no request came";
+    ASSERT_EQ(kit::read_full(in.get(), std::as_writable_bytes(std::span(&req, 1))), sizeof req);
+    req.reply_path[sizeof req.reply_path - 1] = '\0';
+    const std::string reply = req.reply_path;
+    auto reply_guard = kit::unlink_guard(reply);
+    EXPECT_TRUE(is_fifo(reply));
+    ASSERT_TRUE(kit::wait_until_blocked(client.child.pid(), "poll")) << "the client never waited";
+    ASSERT_EQ(::kill(client.child.pid(), SIGINT), 0);
+    auto st = client.child.wait();
+    EXPECT_TRUE(st.exited_with(128 + SIGINT)) << st.describe();
+    EXPECT_TRUE(is_gone(reply)) << "stopped by SIGINT, the client left its reply FIFO";
+    EXPECT_TRUE(client.wait_for("SIGINT, removing " + reply)) << client.seen;
 }
