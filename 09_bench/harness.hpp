@@ -60,4 +60,11 @@ void raise_if_interrupted();
 // What one clock_gettime(CLOCK_MONOTONIC) costs here, in nanoseconds.
 [[nodiscard]] double clock_cost_ns();
 
+// How long the shm ring spins before it sleeps on a futex, timed on this machine.
+struct SpinBudget {
+    int pauses = 0;  // pause instructions
+    double ns = 0;   // what they take here (median of repeated timings)
+};
+[[nodiscard]] SpinBudget ring_spin_budget();
+
 }  // namespace bench

@@ -15,6 +15,7 @@ struct Machine {
     std::string kernel, cpu_model, date, virtualised;
     int cores = 0;
     double clock_ns = 0;  // the cost of one clock read, included in every latency sample
+    SpinBudget spin;      // the ring's spin before it sleeps, timed here
 };
 
 // One mechanism at one message size and one placement.

@@ -70,9 +70,9 @@ void write_csv(std::FILE* out, const Run& run) {
 void write_json(std::FILE* out, const Run& run) {
     const Machine& m = run.machine;
     std::fprintf(out, "{\n  \"machine\": {\"kernel\": %s, \"cpu_model\": %s, \"cores\": %d, \"virtualised\": %s, "
-                      "\"date\": %s, \"clock_read_ns\": %.1f},\n",
+                      "\"date\": %s, \"clock_read_ns\": %.1f, \"ring_spin_pauses\": %d, \"ring_spin_ns\": %.1f},\n",
                  json_string(m.kernel).c_str(), json_string(m.cpu_model).c_str(), m.cores, json_string(m.virtualised).c_str(),
-                 json_string(m.date).c_str(), m.clock_ns);
+                 json_string(m.date).c_str(), m.clock_ns, m.spin.pauses, m.spin.ns);
     std::fprintf(out, "  \"settings\": {\"budget_ms\": %lld, \"warmup_ms\": %lld, \"reps\": %d},\n  \"cells\": [",
                  static_cast<long long>(run.settings.budget.count()), static_cast<long long>(run.settings.warmup.count()),
                  run.settings.reps);

@@ -108,6 +108,7 @@ Machine describe_machine() {
     std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     m.date = date;
     m.clock_ns = clock_cost_ns();
+    m.spin = ring_spin_budget();
     return m;
 }
 
@@ -118,6 +119,8 @@ void print_tables(std::FILE* out, const Run& run) {
     std::fprintf(out, "%s | %d repetitions x %lld ms per cell, median shown | one clock read costs %.0f ns "
                  "(inside every latency sample)\n", mc.date.c_str(), run.settings.reps,
                  static_cast<long long>(run.settings.budget.count()), mc.clock_ns);
+    std::fprintf(out, "the shm ring spins %s pauses before it sleeps: %.1f us here (%.1f ns per pause)\n",
+                 grouped(mc.spin.pauses).c_str(), mc.spin.ns / 1e3, mc.spin.ns / mc.spin.pauses);
     const bool ipcbench_cols = std::find(run.sizes.begin(), run.sizes.end(), 100) != run.sizes.end() &&
                            std::find(run.sizes.begin(), run.sizes.end(), 1024) != run.sizes.end();
     for (const auto& p : run.placements) {

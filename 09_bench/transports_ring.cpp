@@ -14,11 +14,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <new>
+#include <vector>
 
 #include "bench.hpp"
+#include "harness.hpp"
 #include "kit/names.hpp"
 #include "mapping.hpp"
 
@@ -29,7 +32,7 @@ constexpr std::uint32_t kRingBytes = 1u << 20;  // a power of two: positions wra
 // Spin only while the peer last ran on another CPU (the kernel's optimistic spinning asks the
 // same question: is the lock owner running elsewhere?). Sharing our CPU, the peer cannot run
 // while we spin, so we go straight to the futex.
-constexpr int kSpins = 2048;  // ~20 µs of pause (~10 ns each on the lesson's machine) before sleeping
+constexpr int kSpins = 2048;  // pauses before sleeping: their cost depends on the CPU (ring_spin_budget)
 struct Ring {
     alignas(64) std::atomic<std::uint32_t> head;  // bytes consumed (written by the consumer)
     alignas(64) std::atomic<std::uint32_t> tail;  // bytes produced (written by the producer)
@@ -152,6 +155,20 @@ private:
 };
 
 }  // namespace
+
+SpinBudget ring_spin_budget() {
+    // One pause costs ~10 ns on some cores and ~140 cycles (~40 ns) on Intel cores since Skylake,
+    // so the budget is timed here, not assumed: the median of 21 timings of the whole spin.
+    using Clock = std::chrono::steady_clock;
+    std::vector<double> ns;
+    for (int t = 0; t < 21; ++t) {
+        const auto start = Clock::now();
+        for (int i = 0; i < kSpins; ++i) pause_cpu();
+        ns.push_back(std::chrono::duration<double, std::nano>(Clock::now() - start).count());
+    }
+    std::sort(ns.begin(), ns.end());
+    return {kSpins, ns[ns.size() / 2]};
+}
 
 // The name is removed (by its guard, on return) as soon as the mapping exists: the children
 // inherit the mapping through fork, so no name outlives the setup, even if the run is killed.
