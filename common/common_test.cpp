@@ -85,15 +85,61 @@ TEST(Run, FailedCallPrintsProgramCallAndStrerrorAndExits1) {
 }
 
 TEST(Run, WrongArgumentsPrintUsageAndExit2) {
-    auto r = kit::test::run_program({tool("lesson_check")});
+    auto r = kit::test::run_program({tool("leak_guard")});
     EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe();
-    EXPECT_EQ(r.err, "usage: drift_check CHAPTER_DIR\n");
+    EXPECT_EQ(r.err, "usage: leak_guard snapshot|check FILE\n");
 }
 
 TEST(Run, HelpPrintsUsageAndExits0) {
-    auto r = kit::test::run_program({tool("lesson_check"), "--help"});
+    auto r = kit::test::run_program({tool("leak_guard"), "--help"});
     EXPECT_TRUE(r.status.ok()) << r.status.describe();
-    EXPECT_EQ(r.out, "usage: drift_check CHAPTER_DIR\n");
+    EXPECT_EQ(r.out, "usage: leak_guard snapshot|check FILE\n");
+}
+
+TEST(Run, AnOptionTheUsageDoesNotNameIsRefusedWithTheReason) {
+    auto r = kit::test::run_program({tool("leak_guard"), "--bogus", "x"});
+    EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe();
+    EXPECT_EQ(r.err, "leak_guard: unexpected argument '--bogus'\nusage: leak_guard snapshot|check FILE\n");
+}
+
+TEST(Run, AHugeArgumentIsQuotedCutToAReadableLength) {
+    const std::string huge(5000, 'a');
+    auto r = kit::test::run_program({tool("leak_guard"), "-" + huge});
+    EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe();
+    EXPECT_LT(r.err.size(), 200u) << r.err;
+    EXPECT_NE(r.err.find("(5001 characters)"), std::string::npos) << r.err;
+}
+
+TEST(Usage, QuotedCutsLongArgumentsAndKeepsShortOnes) {
+    EXPECT_EQ(kit::quoted("abc"), "'abc'");
+    EXPECT_EQ(kit::quoted(std::string(41, 'x')), "'" + std::string(40, 'x') + "…' (41 characters)");
+}
+
+TEST(Usage, OptionLikeArgumentsAreRecognised) {
+    EXPECT_TRUE(kit::looks_like_option("--bogus"));
+    EXPECT_TRUE(kit::looks_like_option("-x"));
+    EXPECT_FALSE(kit::looks_like_option("-5"));
+    EXPECT_FALSE(kit::looks_like_option("-"));
+    EXPECT_FALSE(kit::looks_like_option("--"));
+    EXPECT_FALSE(kit::looks_like_option("file"));
+}
+
+TEST(Usage, AnOptionCountsAsNamedOnlyAsAWordOfTheUsage) {
+    EXPECT_TRUE(kit::usage_mentions("[--hold]", "--hold"));
+    EXPECT_TRUE(kit::usage_mentions("--csv FILE | --quick", "--quick"));
+    EXPECT_FALSE(kit::usage_mentions("[--holder]", "--hold"));
+    EXPECT_FALSE(kit::usage_mentions("PATH", "--hold"));
+}
+
+TEST(Usage, NoArgumentsRefusesTheFirstOne) {
+    std::vector<std::string_view> none, one = {"extra"};
+    EXPECT_NO_THROW(kit::no_arguments(none));
+    try {
+        kit::no_arguments(one);
+        FAIL() << "no UsageError";
+    } catch (const kit::UsageError& e) {
+        EXPECT_EQ(e.detail, "unexpected argument 'extra'");
+    }
 }
 
 TEST(Fd, ClosesOnDestruction) {
@@ -402,4 +448,12 @@ TEST(Seccomp, TrapRaisesSigsysInsteadOfKilling) {
     auto st = child.wait();
     if (st.exited_with(77)) GTEST_SKIP() << "seccomp filters are refused here";
     EXPECT_TRUE(st.ok()) << st.describe();
+}
+
+TEST(TestMain, AnUnknownFlagStopsWithGoogleTestsUsageAndStatus2) {
+    auto r = kit::test::run_program({"/proc/self/exe", "--bogus"});
+    EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe();
+    EXPECT_NE(r.err.find("unknown flag '--bogus'"), std::string::npos) << r.err;
+    EXPECT_NE(r.out.find("--gtest_filter"), std::string::npos) << "GoogleTest's usage: " << r.out;
+    EXPECT_EQ(r.out.find("[ RUN      ]"), std::string::npos) << "no test may run";
 }

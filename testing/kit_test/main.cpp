@@ -8,10 +8,14 @@
 //    cited proofs did not run here.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -52,14 +56,28 @@ private:
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    if (argc > 1) {
+    // GoogleTest leaves its help flags in argv after printing its usage.
+    int unknown = 1;
+    while (unknown < argc && (std::strcmp(argv[unknown], "--help") == 0 || std::strcmp(argv[unknown], "-h") == 0 ||
+                              std::strcmp(argv[unknown], "-?") == 0 || std::strcmp(argv[unknown], "/?") == 0))
+        ++unknown;
+    if (unknown < argc) {
         const auto prog = kit::program_name(argv[0]);
         std::fprintf(stderr, "%.*s: unknown flag %s (a test binary takes GoogleTest's --gtest_* flags only)\n",
-                     int(prog.size()), prog.data(), kit::quoted(argv[1]).c_str());
-        std::string help = "--help";
-        char* help_argv[] = {argv[0], help.data(), nullptr};
-        int help_argc = 2;
-        ::testing::InitGoogleTest(&help_argc, help_argv);  // prints GoogleTest's usage
+                     int(prog.size()), prog.data(), kit::quoted(argv[unknown]).c_str());
+        // GoogleTest prints its usage only while parsing a first --help: run
+        // this binary once more with that flag alone, then refuse.
+        std::fflush(nullptr);
+        if (pid_t pid = ::fork(); pid == 0) {
+            char help[] = "--help";
+            char* help_argv[] = {argv[0], help, nullptr};
+            ::execv("/proc/self/exe", help_argv);
+            ::_exit(127);
+        } else if (pid > 0) {
+            int status = 0;
+            while (::waitpid(pid, &status, 0) == -1 && errno == EINTR) {
+            }
+        }
         return 2;
     }
     if (const char* log = std::getenv("KIT_SKIP_LOG"); log != nullptr && *log != '\0')
