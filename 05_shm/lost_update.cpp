@@ -50,8 +50,8 @@ int main(int argc, char** argv) {
         long seen = *value;
         std::printf("A read %ld\n", seen);
         kit::check(::write(a_to_b[1], "g", 1), "write");
-        if (kit::check(::read(b_to_a[0], &step, 1), "read") != 1)
-            return 1;  // B has read the same 5
+        // wait until B has read the same 5
+        if (kit::check(::read(b_to_a[0], &step, 1), "read") != 1) return 1;
         *value = seen + 1;
         std::printf("A wrote %ld\n", seen + 1);
         kit::check(::write(a_to_b[1], "g", 1), "write");

@@ -63,8 +63,8 @@ int main(int argc, char** argv) {
         kit::check(::pipe(b_to_a), "pipe");
         kit::Child b = kit::spawn([&] {  // process B: value += 2
             kit::check(::close(a_to_b[1]), "close");
-            if (kit::check(::read(a_to_b[0], &step, 1), "read") != 1)
-                return 1;  // A holds the mutex and has read
+            // wait until A holds the mutex and has read
+            if (kit::check(::read(a_to_b[0], &step, 1), "read") != 1) return 1;
             if (::pthread_mutex_trylock(&s.mutex) != EBUSY) return 1;
             std::printf("B: pthread_mutex_trylock -> EBUSY, so B waits\n");
             kit::check(::write(b_to_a[1], "g", 1), "write");
@@ -80,8 +80,8 @@ int main(int argc, char** argv) {
         long seen = s.value;
         std::printf("A read %ld (holding the mutex)\n", seen);
         kit::check(::write(a_to_b[1], "g", 1), "write");
-        if (kit::check(::read(b_to_a[0], &step, 1), "read") != 1)
-            return 1;  // B tried to lock and was refused
+        // wait until B tried to lock and was refused
+        if (kit::check(::read(b_to_a[0], &step, 1), "read") != 1) return 1;
         s.value = seen + 1;
         std::printf("A wrote %ld and unlocked\n", seen + 1);
         unlock(s);

@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
             std::snprintf(shared, kSize, "child v1");
             std::printf("child: wrote \"%s\" through MAP_SHARED\n", shared);
             kit::check(::write(to_parent[1], "g", 1), "write");
-            if (kit::check(::read(to_child[0], &step, 1), "read") != 1)
-                return 1;  // the parent has written its private page
+            // wait until the parent has written its private page
+            if (kit::check(::read(to_child[0], &step, 1), "read") != 1) return 1;
             std::snprintf(shared, kSize, "child v2");
             std::printf("child: wrote \"%s\" through MAP_SHARED\n", shared);
             return 0;

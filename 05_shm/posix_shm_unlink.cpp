@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
         kit::check(::pipe(go), "pipe");
         kit::Child child = kit::spawn([&] {
             kit::check(::close(go[1]), "close");
-            if (kit::check(::read(go[0], &step, 1), "read") != 1)
-                return 1;  // the name is gone by now
+            // wait until the name is gone
+            if (kit::check(::read(go[0], &step, 1), "read") != 1) return 1;
             std::snprintf(text, kSize, "written after the unlink");
             std::printf("child: wrote \"%s\"\n", text);
             return 0;

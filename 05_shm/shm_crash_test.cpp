@@ -73,11 +73,12 @@ struct Victim {
     }
 };
 
-void kill_at_step(Victim& v, kit::Child& child) {
+// Sends `sig` once the victim is at its step, and reaps it.
+void kill_at_step(Victim& v, kit::Child& child, int sig) {
     ASSERT_TRUE(await(v.at_step.read)) << "the victim never reached its step";
-    ASSERT_EQ(::kill(child.pid(), SIGKILL), 0);
+    ASSERT_EQ(::kill(child.pid(), sig), 0);
     auto status = child.wait();
-    EXPECT_TRUE(status.killed_by(SIGKILL)) << status.describe();
+    EXPECT_TRUE(status.killed_by(sig)) << status.describe();
 }
 
 }  // namespace
@@ -100,7 +101,7 @@ TEST(ShmCrash, SysvSegmentOutlivesItsKilledCreator) {
     ASSERT_TRUE(kit::wait_readable(ids.read.get()));
     ASSERT_EQ(kit::read_full(ids.read.get(), std::as_writable_bytes(std::span(&id, 1))), sizeof id);
     auto guard = kit::shm_guard(id);  // the test removes what the kill leaves
-    ASSERT_NO_FATAL_FAILURE(kill_at_step(v, creator));
+    ASSERT_NO_FATAL_FAILURE(kill_at_step(v, creator, SIGKILL));
     EXPECT_EQ(nattch_in_proc(id), std::optional<long>(0)) << "left in /proc/sysvipc/shm, detached";
     Attachment a(id);
     EXPECT_STREQ(a.chars(), "written before the kill");
@@ -144,7 +145,7 @@ TEST(ShmCrash, PosixNameInDevShmSurvivesSigkill) {
         std::strcpy(m.chars(), "written before the kill");
         return 0;
     });
-    ASSERT_NO_FATAL_FAILURE(kill_at_step(v, creator));
+    ASSERT_NO_FATAL_FAILURE(kill_at_step(v, creator, SIGKILL));
     ASSERT_TRUE(exists(file)) << file << " should outlive its killed creator";
     kit::Fd fd(kit::check(::shm_open(name.c_str(), O_RDONLY, 0), "shm_open"));
     Mapping m(kPage, PROT_READ, MAP_SHARED, fd.get());
@@ -192,7 +193,7 @@ TEST(ShmCrash, FileMappingKeepsWhatWasStoredBeforeTheKill) {
         std::strcpy(static_cast<char*>(p), "stored, then killed");
         return 0;
     });
-    ASSERT_NO_FATAL_FAILURE(kill_at_step(v, writer));
+    ASSERT_NO_FATAL_FAILURE(kill_at_step(v, writer, SIGKILL));
     kit::Fd fd(kit::check(::open(path.c_str(), O_RDONLY), "open"));
     std::array<char, 32> buf{};
     ASSERT_GT(::pread(fd.get(), buf.data(), buf.size() - 1, 0), 0);
@@ -215,7 +216,7 @@ TEST(ShmCrash, ProducerKilledBeforePublishingLeavesNoHalfWrittenSlot) {
         r.slots[3] = 0xDEAD;  // step 1 of a push: the slot is written...
         return 0;             // ...step 2, tail.store(4, release), never happens
     });
-    ASSERT_NO_FATAL_FAILURE(kill_at_step(v, producer));
+    ASSERT_NO_FATAL_FAILURE(kill_at_step(v, producer, SIGKILL));
     EXPECT_EQ(r.slots[3], 0xDEADu) << "the bytes are in shared memory";
     std::uint64_t value = 0;
     for (std::uint64_t want = 1; want <= 3; ++want) {

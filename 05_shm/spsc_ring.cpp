@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
                 continue;
             }
             if (value != expected) {
-                kit::check(::kill(child.pid(), SIGKILL), "kill");  // it could wait forever on a full ring
+                kit::check(::kill(child.pid(), SIGKILL),
+                           "kill");  // it could wait forever on a full ring
                 break;
             }
             ++expected;

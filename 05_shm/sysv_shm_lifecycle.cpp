@@ -64,8 +64,8 @@ int main(int argc, char** argv) {
         int id = kit::check(::shmget(key, 0, 0), "shmget");
         auto guard = kit::shm_guard(id);
         auto* text = static_cast<char*>(kit::check(::shmat(id, nullptr, 0), kShmatFailed, "shmat"));
-        std::printf("creator %d exited; shmget(key) finds segment %d: \"%s\"\n", int(creator_pid), id,
-                    text);
+        std::printf("creator %d exited; shmget(key) finds segment %d: \"%s\"\n", int(creator_pid),
+                    id, text);
 
         // 2. A second child inherits the attachment and waits for its turn.
         int go[2];
