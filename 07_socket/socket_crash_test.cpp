@@ -159,6 +159,20 @@ TEST(SocketCrash, APathSocketStaysAfterItsServerIsKilledAndTheNextServerReplaces
     EXPECT_FALSE(exists(guard.name()));
 }
 
+TEST(FdPassingCrash, AKilledReceiverLeavesItsPathAndARestartIsEaddrinuse) {
+    auto guard = kit::unlink_guard(kit::unique_temp_path("crash-fd.sock"));
+    {
+        Background receiver = start_program("fd_pass_recv", {guard.name()});
+        ASSERT_EQ(read_line(receiver.out.get()), "listening on " + guard.name());
+        EXPECT_TRUE(kill_and_reap(receiver.child).killed_by(SIGKILL));
+    }
+    EXPECT_TRUE(exists(guard.name())) << "SIGKILL left no socket file?";
+    auto again = run_program({program_path("fd_pass_recv"), guard.name()});
+    EXPECT_TRUE(again.status.exited_with(1)) << again.status.describe();
+    EXPECT_EQ(again.err, "fd_pass_recv: bind: Address already in use\n")
+        << "a restart on the leftover path fails with EADDRINUSE";
+}
+
 TEST(SocketCrash, AnAbstractNameVanishesWithItsLastDescriptor) {
     const std::string name = kit::unique_name("crash-abs");
     sockaddr_un sun{};
