@@ -1,24 +1,28 @@
 // doctor — the limits and features that decide whether the lessons can run here.
 //
-//   ./build/dev/common/doctor
+//   ./build/dev/tools/doctor
 //
 // Prints each limit with where it comes from, probes each kind of IPC object
 // (creates one and removes it at once), and ends with a WARN line for anything
 // that would make a lesson's tests skip or fail. Exit 0 unless a probe could
 // not even be attempted; warnings do not fail.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <mqueue.h>
 #include <semaphore.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -108,6 +112,43 @@ int probe_pidfd() {
     return fd == -1 ? -1 : ::close(fd);
 }
 
+// Runs fn in a child process, so that what it changes (namespaces) dies with
+// it; true if the child exits 0.
+template <class Fn>
+bool in_child(Fn fn) {
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid == -1) return false;
+    if (pid == 0) ::_exit(fn() ? 0 : 1);
+    int ws = 0;
+    while (::waitpid(pid, &ws, 0) == -1 && errno == EINTR) {
+    }
+    return WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+}
+
+// The initial namespaces have fixed inode numbers (include/linux/proc_ns.h):
+// a different number means this process runs in a namespace of its own.
+bool initial_namespace(const char* kind, unsigned long init_ino) {
+    struct stat st{};
+    if (::stat((std::string("/proc/self/ns/") + kind).c_str(), &st) != 0) return true;
+    return st.st_ino == init_ino;
+}
+
+std::string status_field(const char* field) {
+    auto status = kit::read_text_file("/proc/self/status").value_or("");
+    auto pos = status.find(std::string(field) + ":");
+    if (pos == std::string::npos) return "?";
+    auto end = status.find('\n', pos);
+    auto v = status.substr(pos + std::strlen(field) + 1, end - pos - std::strlen(field) - 1);
+    auto b = v.find_first_not_of(" \t");
+    return b == std::string::npos ? "" : v.substr(b);
+}
+
+// One premise of the lessons: whether it holds here, and what it decides.
+void premise(const char* what, bool holds, const char* decides) {
+    std::printf("  %-34s %-4s %s\n", what, holds ? "yes" : "no", decides);
+}
+
 bool mounted(const char* fstype) {
     auto mounts = kit::read_text_file("/proc/mounts").value_or("");
     return mounts.find(std::string(" ") + fstype + " ") != std::string::npos;
@@ -167,6 +208,45 @@ int main(int argc, char** argv) {
         row("RLIMIT_SIGPENDING", rlim(RLIMIT_SIGPENDING), "getrlimit");
         row("SIGRTMIN..SIGRTMAX", std::to_string(SIGRTMIN) + ".." + std::to_string(SIGRTMAX), "libc");
         probe("pidfd_open", probe_pidfd());
+
+        std::printf("where this runs: the premises of the lessons (what works where)\n");
+        premise("running as root (uid 0)", ::getuid() == 0, "root may remove others' objects; tests of refusals run as an ordinary user too");
+        premise("CAP_SYS_RESOURCE", kit::has_capability(kit::kCapSysResource),
+                "without it, pipe sizes above pipe-max-size fail with EPERM (chapter01 PipeCapacity)");
+        premise("CAP_SYS_ADMIN", kit::has_capability(21), "mounts and namespaces without a user namespace");
+        premise("CAP_SYS_PTRACE", kit::has_capability(19), "reading any process's memory (chapter08 process_vm_readv)");
+        premise("own user namespace", !initial_namespace("user", 0xEFFFFFFDUL), "a container or the container-like run");
+        premise("own IPC namespace", !initial_namespace("ipc", 0xEFFFFFFFUL),
+                "System V objects and POSIX queues are private to it (chapter03, chapter05)");
+        premise("own PID namespace", !initial_namespace("pid", 0xEFFFFFFCUL),
+                "pids in SO_PEERCRED and signals are translated (chapter06, chapter07)");
+        const bool userns = in_child([] { return ::unshare(CLONE_NEWUSER) == 0; });
+        premise("new user namespaces allowed", userns,
+                "namespace lessons run as an ordinary user (chapter03, chapter05, chapter07 NoNetwork)");
+        const bool netns = in_child([] { return ::unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0; });
+        premise("new network namespaces allowed", netns, "chapter07 NoNetwork: Unix sockets without any network");
+        if (!userns) warnings.push_back("new user namespaces are refused: the namespace lessons skip");
+        const auto seccomp = status_field("Seccomp");
+        premise("no seccomp filter on this process", seccomp == "0",
+                "a filter (Docker's profile) may refuse calls such as unshare, io_uring_setup");
+        const bool seccomp_ok = in_child([] { return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0; });
+        premise("may install seccomp filters", seccomp_ok, "the \"no system call\" proofs (chapter04, chapter05)");
+        auto ptrace_scope = kit::read_long_file("/proc/sys/kernel/yama/ptrace_scope");
+        premise("Yama ptrace_scope 0 (or no Yama)", !ptrace_scope || *ptrace_scope == 0,
+                "process_vm_readv of a process that is not your descendant (chapter08)");
+        const bool uring = in_child([] {
+            long fd = ::syscall(SYS_io_uring_setup, 1, nullptr);
+            return fd != -1 || errno == EFAULT;  // EFAULT: the call exists, the bad pointer was refused
+        });
+        premise("io_uring available", uring, "chapter08 uring_splice");
+        struct statvfs shm{};
+        const bool big_shm = ::statvfs("/dev/shm", &shm) == 0 && (shm.f_blocks * shm.f_frsize >> 20) > 64;
+        premise("/dev/shm larger than 64 MiB", big_shm, "no: Docker's default size; large mappings get SIGBUS");
+        premise("mqueue file system mounted", mounted("mqueue"), "ls /dev/mqueue shows POSIX queues");
+        auto ifaces = kit::read_text_file("/proc/net/dev").value_or("");
+        const bool only_lo = ifaces.find("eth") == std::string::npos && ifaces.find("ens") == std::string::npos &&
+                             ifaces.find("enp") == std::string::npos;
+        premise("only the loopback interface", only_lo, "a network namespace of its own (container)");
 
         std::printf("files\n");
         row("RLIMIT_NOFILE", rlim(RLIMIT_NOFILE), "getrlimit");
