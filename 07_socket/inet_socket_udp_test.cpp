@@ -2,7 +2,9 @@
 // errors, what a full receiver does, and the TCP programs across two network
 // namespaces.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/capability.h>
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -206,10 +208,10 @@ bool sh(const std::string& cmd) {
     return std::system(cmd.c_str()) == 0;
 }
 
-}  // namespace
-
-TEST(CrossHost, ServerAndClientTalkAcrossAVethPair) {
-    if (!sh("command -v ip >/dev/null 2>&1")) GTEST_SKIP() << "the ip command is not installed";
+// The test's body, usable in this process or in a child: "" when the server
+// and client talked, "skip: ..." when the machine does not allow it, else
+// what went wrong.
+std::string talk_across_a_veth_pair() {
     // Each "host" is a child in its own network namespace; both vanish, with
     // their interfaces, when the children exit.
     // Signalled with bytes, not EOF: every child inherits every pipe's write end.
@@ -263,25 +265,70 @@ TEST(CrossHost, ServerAndClientTalkAcrossAVethPair) {
     if (!linked) {
         auto st = host.wait();
         (void)client.wait();
-        GTEST_SKIP() << "cannot create network namespaces and a veth pair here ("
-                     << (in_ns ? "ip link add veth failed" : "unshare(CLONE_NEWNET) failed")
-                     << ", host child " << st.describe() << ")";
+        return std::string("skip: cannot create network namespaces and a veth pair here (") +
+               (in_ns ? "ip link add veth failed" : "unshare(CLONE_NEWNET) failed") +
+               ", host child " + st.describe() + ")";
     }
     const std::string first = read_line(server_out.read.get());
     if (first.empty()) {
         client_port.write.reset();  // the client child stops waiting for a port
         auto st = host.wait();
         (void)client.wait();
-        if (st.exited_with(5))
-            GTEST_SKIP() << "ip addr add / ip link set up failed in the namespace";
-        FAIL() << "server child " << st.describe();
+        if (st.exited_with(5)) return "skip: ip addr add / ip link set up failed in the namespace";
+        return "server child " + st.describe();
     }
-    ASSERT_EQ(first.rfind("listening on 10.7.0.1:", 0), 0u) << first;
+    if (first.rfind("listening on 10.7.0.1:", 0) != 0) return "server said: " + first;
     const std::string port = port_of(first);
-    ASSERT_EQ(::write(client_port.write.get(), port.data(), port.size()),
-              static_cast<ssize_t>(port.size()));
-    EXPECT_EQ(read_rest(client_out.read.get()), "echo: across hosts\nTCP_NODELAY=1\n");
-    EXPECT_TRUE(client.wait().ok());
-    EXPECT_TRUE(host.wait().ok());
+    kit::write_all(client_port.write.get(), std::as_bytes(std::span(port)));
+    const std::string echoed = read_rest(client_out.read.get());
+    const auto client_st = client.wait(), host_st = host.wait();
+    if (echoed != "echo: across hosts\nTCP_NODELAY=1\n") return "client printed: " + echoed;
+    if (!client_st.ok()) return "client " + client_st.describe();
+    if (!host_st.ok()) return "server " + host_st.describe();
+    return "";
+}
+
+// Makes the calling child root of a new user namespace that also owns a new
+// network namespace, so that it may create namespaces and veth devices and
+// keep those rights across exec (uid 0 inside, mapped to its own uid).
+bool become_root_of_a_user_namespace() {
+    const uid_t uid = ::getuid();
+    const gid_t gid = ::getgid();
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) == -1) return false;
+    auto put = [](const std::string& file, const std::string& text) {
+        kit::Fd f(kit::check(::open(file.c_str(), O_WRONLY | O_CLOEXEC), "open"));
+        kit::write_all(f.get(), std::as_bytes(std::span(text)));
+    };
+    put("/proc/self/setgroups", "deny");
+    put("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1");
+    put("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1");
+    return true;
+}
+
+}  // namespace
+
+TEST(CrossHost, ServerAndClientTalkAcrossAVethPair) {
+    if (!sh("command -v ip >/dev/null 2>&1")) GTEST_SKIP() << "the ip command is not installed";
+    std::string outcome;
+    if (kit::has_capability(CAP_NET_ADMIN) && kit::has_capability(CAP_SYS_ADMIN)) {
+        outcome = talk_across_a_veth_pair();
+    } else {
+        // An ordinary user: the same, inside a user namespace it owns.
+        auto result = kit::make_pipe();
+        auto outer = kit::spawn([&] {
+            result.read.reset();
+            const std::string r = become_root_of_a_user_namespace()
+                                      ? talk_across_a_veth_pair()
+                                      : "skip: unprivileged user namespaces are refused here";
+            kit::write_all(result.write.get(), std::as_bytes(std::span(r)));
+            return 0;
+        });
+        result.write.reset();
+        outcome = read_rest(result.read.get());
+        const auto st = outer.wait();
+        if (!st.ok()) outcome += " (outer child " + st.describe() + ")";
+    }
+    if (outcome.rfind("skip: ", 0) == 0) GTEST_SKIP() << outcome.substr(6);
+    EXPECT_EQ(outcome, "") << "the TCP programs did not talk across the veth pair";
 }
 
