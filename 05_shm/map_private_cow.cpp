@@ -7,13 +7,17 @@
 // and the object never sees the private write.
 //
 // Run:    ./map_private_cow
-// Prints: child: wrote "child v1" through MAP_SHARED
+// Prints: shm_open /ipckit-...-cow, ftruncate 4096, mapped MAP_SHARED and MAP_PRIVATE
+//         child: wrote "child v1" through MAP_SHARED
 //         parent: MAP_PRIVATE before writing:  "child v1"
 //         parent: wrote "parent's copy" through MAP_PRIVATE
 //         parent: MAP_SHARED (the object):     "child v1"
 //         child: wrote "child v2" through MAP_SHARED
 //         parent: MAP_PRIVATE after writing:   "parent's copy"
 //         parent: MAP_SHARED (the object):     "child v2"
+//
+// SIGINT or SIGTERM during the run waits until the name is removed, then stops
+// it (stop_held.hpp). After SIGKILL the name stays: see "When a process dies".
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -23,6 +27,7 @@
 #include "kit/check.hpp"
 #include "kit/child.hpp"
 #include "kit/names.hpp"
+#include "stop_held.hpp"
 
 namespace {
 constexpr std::size_t kSize = 4096;
@@ -38,6 +43,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
         kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
+        const ch05::StopsHeld stops;  // SIGINT/SIGTERM wait until the name is gone
 
         auto name = kit::shm_unlink_guard(kit::unique_posix_name("cow"));
         int fd = kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");
@@ -45,6 +51,8 @@ int main(int argc, char** argv) {
         char* shared = map(fd, MAP_SHARED);
         char* priv = map(fd, MAP_PRIVATE);
         kit::check(::close(fd), "close");
+        std::printf("shm_open %s, ftruncate %zu, mapped MAP_SHARED and MAP_PRIVATE\n", name.c_str(),
+                    kSize);
 
         char step = 0;  // one byte on a pipe: "your turn"
         int to_child[2], to_parent[2];

@@ -10,6 +10,9 @@
 //         parent, through its mapping: "stored by child <pid>"
 //         parent, through pread():     "stored by child <pid>"
 //         msync(MS_SYNC): written back to the file system
+//
+// SIGINT or SIGTERM during the run waits until the name is removed, then stops
+// it (stop_held.hpp). After SIGKILL the name stays: see "When a process dies".
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -21,6 +24,7 @@
 #include "kit/check.hpp"
 #include "kit/child.hpp"
 #include "kit/names.hpp"
+#include "stop_held.hpp"
 
 namespace {
 constexpr std::size_t kSize = 4096;
@@ -38,6 +42,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
         kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
+        const ch05::StopsHeld stops;  // SIGINT/SIGTERM wait until the name is gone
 
         auto path = kit::unlink_guard(kit::unique_temp_path("mapped"));
         int fd = kit::check(::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "open");

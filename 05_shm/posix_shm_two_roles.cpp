@@ -10,6 +10,9 @@
 //         reader <pid>: shm_open + mmap of 4096 bytes, read "hello, reader"
 //         writer: reply "hello, writer <pid>"
 //         writer: shm_unlink /ipckit-...-greeting
+//
+// SIGINT or SIGTERM during the run waits until the name is removed, then stops
+// it (stop_held.hpp). After SIGKILL the name stays: see "When a process dies".
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -22,6 +25,7 @@
 #include "kit/check.hpp"
 #include "kit/child.hpp"
 #include "kit/names.hpp"
+#include "stop_held.hpp"
 
 namespace {
 constexpr std::size_t kSize = 4096;
@@ -49,6 +53,7 @@ int main(int argc, char** argv) {
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
         if (args.size() == 2 && args[0] == "reader") return reader(std::string(args[1]));
         kit::no_arguments(args);
+        const ch05::StopsHeld stops;  // SIGINT/SIGTERM wait until the name is gone
 
         auto name = kit::shm_unlink_guard(kit::unique_posix_name("greeting"));
         int fd = kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");

@@ -10,6 +10,9 @@
 //         child: wrote "written after the unlink"
 //         parent read: "written after the unlink"
 //         shm_open(name, O_CREAT) again: a new object of 0 bytes
+//
+// SIGINT or SIGTERM during the run waits until the name is removed, then stops
+// it (stop_held.hpp). After SIGKILL the name stays: see "When a process dies".
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -22,6 +25,7 @@
 #include "kit/check.hpp"
 #include "kit/child.hpp"
 #include "kit/names.hpp"
+#include "stop_held.hpp"
 
 namespace {
 constexpr std::size_t kSize = 4096;
@@ -31,6 +35,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
         kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
+        const ch05::StopsHeld stops;  // SIGINT/SIGTERM wait until the name is gone
 
         auto name = kit::shm_unlink_guard(kit::unique_posix_name("unlinked"));
         int fd = kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open");

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 
@@ -28,6 +29,7 @@
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
 #include "kit/wait.hpp"
+#include "kit_test/program.hpp"
 #include "shm_test_util.hpp"
 #include "spsc_ring.hpp"
 
@@ -248,4 +250,103 @@ TEST(ShmCrash, ConsumerDetectsADeadProducerByItsPidfd) {
     EXPECT_NE(kit::wait_for_events(pidfd.get(), POLLIN) & POLLIN, 0) << "dead: readable";
     EXPECT_FALSE(ch05::try_pop(r, value)) << "and it left nothing half-published";
     EXPECT_TRUE(producer.wait().killed_by(SIGKILL));
+}
+
+// ------------------------------------------ SIGINT / SIGTERM while holding a name
+
+namespace {
+
+// Runs a chapter program with `sig` already pending when it starts (blocked
+// and raised before execve, which keeps both): for that signal the whole run
+// is "mid-run". Returns what it printed (stdout and stderr) and how it ended.
+kit::test::Captured run_with_stop_pending(const std::string& program, int sig) {
+    auto out = kit::make_pipe();
+    auto child = kit::spawn([&] {
+        sigset_t set;
+        ::sigemptyset(&set);
+        ::sigaddset(&set, sig);
+        kit::check(::sigprocmask(SIG_BLOCK, &set, nullptr), "sigprocmask");
+        kit::check(::raise(sig), "raise");  // pending: it cannot be delivered yet
+        kit::check(::dup2(out.write.get(), STDOUT_FILENO), "dup2");
+        kit::check(::dup2(out.write.get(), STDERR_FILENO), "dup2");
+        const std::string path = kit::test::program_path(program);
+        ::execl(path.c_str(), program.c_str(), static_cast<char*>(nullptr));
+        return 127;
+    });
+    out.write.reset();
+    kit::test::Captured r;
+    std::array<char, 4096> buf{};
+    while (kit::wait_readable(out.read.get())) {
+        ssize_t n = ::read(out.read.get(), buf.data(), buf.size());
+        if (n <= 0) break;
+        r.out.append(buf.data(), std::size_t(n));
+    }
+    r.status = child.wait();
+    return r;
+}
+
+// The first match of `pattern`'s group 1 in `text`, or "".
+std::string find(const std::string& text, const std::string& pattern) {
+    std::smatch m;
+    return std::regex_search(text, m, std::regex(pattern)) ? m[1].str() : std::string();
+}
+
+}  // namespace
+
+TEST(ShmStop, PosixShmTwoRolesRemovesItsNameWhenStoppedBySigint) {
+    auto r = run_with_stop_pending("posix_shm_two_roles", SIGINT);
+    const std::string name = find(r.out, "shm_open (/ipckit-[0-9]+-[0-9]+-greeting)");
+    ASSERT_FALSE(name.empty()) << r.out;
+    auto guard = kit::shm_unlink_guard(name);  // should the program fail to
+    EXPECT_TRUE(r.status.killed_by(SIGINT)) << r.status.describe() << "\n" << r.out;
+    EXPECT_NE(r.out.find("writer: shm_unlink"), std::string::npos) << r.out;
+    EXPECT_FALSE(exists("/dev/shm" + name));
+}
+
+TEST(ShmStop, MapPrivateCowRemovesItsNameWhenStoppedBySigterm) {
+    auto r = run_with_stop_pending("map_private_cow", SIGTERM);
+    const std::string name = find(r.out, "shm_open (/ipckit-[0-9]+-[0-9]+-cow)");
+    ASSERT_FALSE(name.empty()) << r.out;
+    auto guard = kit::shm_unlink_guard(name);
+    EXPECT_TRUE(r.status.killed_by(SIGTERM)) << r.status.describe() << "\n" << r.out;
+    EXPECT_NE(r.out.find("MAP_SHARED (the object):     \"child v2\""), std::string::npos) << r.out;
+    EXPECT_FALSE(exists("/dev/shm" + name));
+}
+
+TEST(ShmStop, PosixShmUnlinkRemovesItsNameWhenStoppedBySigint) {
+    auto r = run_with_stop_pending("posix_shm_unlink", SIGINT);
+    const std::string name = find(r.out, "mapped (/ipckit-[0-9]+-[0-9]+-unlinked);");
+    ASSERT_FALSE(name.empty()) << r.out;
+    auto guard = kit::shm_unlink_guard(name);
+    EXPECT_TRUE(r.status.killed_by(SIGINT)) << r.status.describe() << "\n" << r.out;
+    EXPECT_NE(r.out.find("again: a new object of 0 bytes"), std::string::npos) << r.out;
+    EXPECT_FALSE(exists("/dev/shm" + name));
+}
+
+TEST(ShmStop, MmapFileRemovesItsFileWhenStoppedBySigint) {
+    auto r = run_with_stop_pending("mmap_file", SIGINT);
+    const std::string path = find(r.out, "file (/[^ ]*ipckit-[0-9]+-[0-9]+-mapped):");
+    ASSERT_FALSE(path.empty()) << r.out;
+    auto guard = kit::unlink_guard(path);
+    EXPECT_TRUE(r.status.killed_by(SIGINT)) << r.status.describe() << "\n" << r.out;
+    EXPECT_NE(r.out.find("msync(MS_SYNC)"), std::string::npos) << r.out;
+    EXPECT_FALSE(exists(path));
+}
+
+TEST(ShmStop, SysvShmParentChildRemovesItsSegmentWhenStoppedBySigterm) {
+    auto r = run_with_stop_pending("sysv_shm_parent_child", SIGTERM);
+    const std::string id = find(r.out, "shmget: segment ([0-9]+),");
+    ASSERT_FALSE(id.empty()) << r.out;
+    auto guard = kit::shm_guard(std::stoi(id));
+    EXPECT_TRUE(r.status.killed_by(SIGTERM)) << r.status.describe() << "\n" << r.out;
+    EXPECT_EQ(nattch_in_proc(std::stoi(id)), std::nullopt) << "segment " << id << " is left";
+}
+
+TEST(ShmStop, SysvShmLifecycleRemovesItsSegmentWhenStoppedBySigint) {
+    auto r = run_with_stop_pending("sysv_shm_lifecycle", SIGINT);
+    const std::string id = find(r.out, "finds segment ([0-9]+):");
+    ASSERT_FALSE(id.empty()) << r.out;
+    auto guard = kit::shm_guard(std::stoi(id));
+    EXPECT_TRUE(r.status.killed_by(SIGINT)) << r.status.describe() << "\n" << r.out;
+    EXPECT_EQ(nattch_in_proc(std::stoi(id)), std::nullopt) << "segment " << id << " is left";
 }

@@ -14,6 +14,9 @@
 //         child, after IPC_RMID and the parent's shmdt: read "from the creator",
 //                wrote "still usable"
 //         after the last detach: shmctl(IPC_STAT): EINVAL (destroyed)
+//
+// SIGINT or SIGTERM during the run waits until the name is removed, then stops
+// it (stop_held.hpp). After SIGKILL the name stays: see "When a process dies".
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <unistd.h>
@@ -25,6 +28,7 @@
 #include "kit/check.hpp"
 #include "kit/child.hpp"
 #include "kit/names.hpp"
+#include "stop_held.hpp"
 
 namespace {
 constexpr std::size_t kSize = 4096;
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
         kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
+        const ch05::StopsHeld stops;  // SIGINT/SIGTERM wait until the name is gone
 
         // 1. The creator is a child that exits; it sends only the key.
         char step = 0;  // one byte on a pipe: "your turn"

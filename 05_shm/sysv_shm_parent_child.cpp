@@ -9,6 +9,9 @@
 //         parent: shmat at 0x..., read "hello from child <pid>"
 //         shm_nattch before shmdt: 1
 //         shmctl(IPC_RMID): segment removed
+//
+// SIGINT or SIGTERM during the run waits until the name is removed, then stops
+// it (stop_held.hpp). After SIGKILL the name stays: see "When a process dies".
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <unistd.h>
@@ -19,6 +22,7 @@
 #include "kit/check.hpp"
 #include "kit/child.hpp"
 #include "kit/names.hpp"
+#include "stop_held.hpp"
 
 namespace {
 constexpr std::size_t kSize = 4096;
@@ -29,6 +33,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "(no arguments)", [](auto args) {
         kit::no_arguments(args);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
+        const ch05::StopsHeld stops;  // SIGINT/SIGTERM wait until the name is gone
 
         // IPC_PRIVATE: a new segment that only processes told its id can use.
         int id = kit::check(::shmget(IPC_PRIVATE, kSize, IPC_CREAT | 0600), "shmget");
