@@ -3,6 +3,8 @@
 //
 // Run:    ./sem_named_waiter /demo & ./sem_named_poster /demo
 // Prints: "poster: sem_post on /demo (value before: 0)"
+// It leaves the name on purpose (the post must wait for the waiter, which
+// removes it); run alone, /dev/shm/sem.demo stays until sem_unlink("/demo").
 #include <fcntl.h>
 #include <semaphore.h>
 
