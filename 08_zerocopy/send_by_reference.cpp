@@ -93,8 +93,8 @@ bool row(const char* name, Sender send, bool to_pipe, int src, std::size_t size,
     const ch08::Sample after = ch08::sample();
     int status = 0;
     kit::check(::waitpid(pid, &status, 0), "waitpid");
-    ch08::print_row({name, to_pipe ? "pipe" : "socket", "0+1", before, after, calls, size,
-                     status == 0});
+    ch08::print_row(
+        {name, to_pipe ? "pipe" : "socket", "0+1", before, after, calls, size, status == 0});
     return status == 0;
 }
 

@@ -30,7 +30,7 @@ long by_read_write(int src, int dst, std::size_t size) {
     long calls = 0;
     for (off_t off = 0; off < off_t(size); calls += 2) {  // a blocking write takes it all
         auto n = kit::check(::pread(src, buf.data(), kChunk, off), "pread");  // copy 1
-        kit::check(::write(dst, buf.data(), std::size_t(n)), "write");       // copy 2
+        kit::check(::write(dst, buf.data(), std::size_t(n)), "write");        // copy 2
         off += n;
     }
     return calls;
@@ -39,7 +39,7 @@ long by_read_write(int src, int dst, std::size_t size) {
 long by_mmap_write(int src, int dst, std::size_t size) {
     auto* map = static_cast<char*>(
         kit::check(::mmap(nullptr, size, PROT_READ, MAP_SHARED, src, 0), MAP_FAILED, "mmap"));
-    long calls = 2;  // mmap, munmap
+    long calls = 2;                                                // mmap, munmap
     for (std::size_t off = 0; off < size; off += kChunk, ++calls)  // write() copies
         kit::check(::write(dst, map + off, std::min(kChunk, size - off)), "write");
     kit::check(::munmap(map, size), "munmap");

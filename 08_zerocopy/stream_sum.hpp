@@ -110,11 +110,13 @@ inline void print_row(const Row& r) {
     };
     const auto& u0 = r.before.usage;
     const auto& u1 = r.after.usage;
-    const double wall_ms = std::chrono::duration<double, std::milli>(r.after.at - r.before.at).count();
+    const double wall_ms =
+        std::chrono::duration<double, std::milli>(r.after.at - r.before.at).count();
     std::printf("%-15s %-6s %4llu %8.1f %7.1f %7.1f %8ld %6ld %6s %6.0f %s\n", r.path, r.to,
-                static_cast<unsigned long long>(r.size >> 20), wall_ms, ms(u0.ru_utime, u1.ru_utime),
-                ms(u0.ru_stime, u1.ru_stime), r.calls, u1.ru_minflt - u0.ru_minflt, r.copies,
-                double(r.size >> 20) / (wall_ms / 1e3), r.ok ? "ok" : "MISMATCH");
+                static_cast<unsigned long long>(r.size >> 20), wall_ms,
+                ms(u0.ru_utime, u1.ru_utime), ms(u0.ru_stime, u1.ru_stime), r.calls,
+                u1.ru_minflt - u0.ru_minflt, r.copies, double(r.size >> 20) / (wall_ms / 1e3),
+                r.ok ? "ok" : "MISMATCH");
     std::fflush(stdout);
 }
 

@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
         kit::check(::uname(&u), "uname");
         int major = 0, minor = 0;
         if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2 || major * 100 + minor < 507) {
-            std::printf("cannot show it here: IORING_OP_SPLICE needs Linux 5.7, not %s\n", u.release);
+            std::printf("cannot show it here: Linux %s lacks IORING_OP_SPLICE (5.7)\n", u.release);
             return 0;
         }
         io_uring_params params{};

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
 #include <string>
 
@@ -42,7 +43,9 @@ bool target_ready(kit::Pipe& ready) {
     return kit::wait_readable(ready.read.get()) && ::read(ready.read.get(), &c, 1) == 1 && c == 'r';
 }
 
-void release(kit::Pipe& go) { kit::check(::write(go.write.get(), "!", 1), "write"); }
+void release(kit::Pipe& go) {
+    kit::check(::write(go.write.get(), "!", 1), "write");
+}
 
 // Reads the target's g_note into `out`; the call's result (-1 and errno on failure).
 ssize_t read_note(pid_t pid, char (&out)[64]) {
@@ -51,7 +54,9 @@ ssize_t read_note(pid_t pid, char (&out)[64]) {
 }
 
 // Runs as the unprivileged user "nobody" (65534): no capabilities left.
-bool become_nobody() { return ::setresgid(65534, 65534, 65534) == 0 && ::setresuid(65534, 65534, 65534) == 0; }
+bool become_nobody() {
+    return ::setresgid(65534, 65534, 65534) == 0 && ::setresuid(65534, 65534, 65534) == 0;
+}
 
 }  // namespace
 
@@ -104,6 +109,17 @@ TEST(CrossMemory, AnUnmappedRemoteAddressFailsWithEfault) {
     EXPECT_TRUE(t.wait().ok());
 }
 
+// No process has a pid above pid_max (at most 4194304), so INT_MAX names none.
+TEST(CrossMemory, ANonexistentPidFailsWithEsrch) {
+    char got[16], src[16] = {};
+    iovec local{got, sizeof got}, remote{src, sizeof src};
+    errno = 0;
+    ssize_t n = ::process_vm_readv(INT_MAX, &local, 1, &remote, 1, 0);
+    if (n == -1 && errno == ENOSYS) GTEST_SKIP() << "process_vm_readv is not available here";
+    EXPECT_EQ(n, -1);
+    EXPECT_EQ(errno, ESRCH);
+}
+
 // The access check is ptrace's (PTRACE_MODE_ATTACH_REALCREDS): same user, and
 // the target dumpable, unless the caller has CAP_SYS_PTRACE. Both processes run
 // as "nobody" so that no capability decides; only PR_SET_DUMPABLE differs.
@@ -154,5 +170,6 @@ TEST(CrossMemory, UnderYamaScopeOneAChildReadingItsParentGetsEperm) {
         errno = 0;
         return read_note(parent, got) == -1 && errno == EPERM ? 0 : 1;
     });
-    EXPECT_TRUE(child.wait().ok()) << "the child's process_vm_readv of its parent must fail with EPERM";
+    EXPECT_TRUE(child.wait().ok())
+        << "the child's process_vm_readv of its parent must fail with EPERM";
 }

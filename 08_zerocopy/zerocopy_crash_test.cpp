@@ -107,7 +107,7 @@ kit::ExitStatus sender_when_reader_dies(kit::Fd& tx, kit::Fd& rx, long nr, bool 
     });
     rx.reset();
     kit::Child sender = kit::spawn([&] {
-        if (ignore_sigpipe) ::signal(SIGPIPE, SIG_IGN);
+        ::signal(SIGPIPE, ignore_sigpipe ? SIG_IGN : SIG_DFL);
         for (;;)
             if (send(tx.get()) == -1) return errno == EPIPE ? 0 : 2;
     });
@@ -159,9 +159,9 @@ TEST(MmapCrash, StoresOfAWriterKilledWithoutMsyncAreInTheFile) {
     TempFile f = file_of(kPage, '.');
     kit::Pipe ready = kit::make_pipe();
     kit::Child writer = kit::spawn([&] {
-        auto* map = static_cast<char*>(kit::check(
-            ::mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_SHARED, f.fd.get(), 0), MAP_FAILED,
-            "mmap"));
+        auto* map = static_cast<char*>(
+            kit::check(::mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_SHARED, f.fd.get(), 0),
+                       MAP_FAILED, "mmap"));
         std::memcpy(map, "stored before SIGKILL", 21);  // no msync, no munmap
         at_step_then_block(ready);
     });
@@ -199,28 +199,27 @@ TEST(MmapCrash, ASurvivorTouchingAFileTruncatedByAKilledProcessGetsSigbus) {
 
 // ---- the programs: no name to leave behind ----------------------------------
 
-// send_by_reference removes its file's name right after opening it. Killed
-// with SIGKILL in the middle of its table (its 64 MiB file made and being
-// sent), it leaves no "ipckit-<pid>-" name in the temp directory.
+// send_by_reference removes its file's name right after opening it. Its
+// stdout is a pipe we filled beforehand, so the program blocks in its first
+// write() — its file made, open and being sent — and is killed there with
+// SIGKILL: no "ipckit-<pid>-" name is left in the temp directory.
 TEST(ProgramCrash, ASendingProgramKilledWithSigkillLeavesNoFile) {
-    kit::Pipe out = kit::make_pipe();
+    kit::Pipe out = kit::make_pipe(O_CLOEXEC | O_NONBLOCK);
+    const std::string filler(4096, '.');
+    while (::write(out.write.get(), filler.data(), filler.size()) > 0) {
+    }
+    ASSERT_EQ(errno, EAGAIN) << "the pipe is full";
     const std::string path = kit::test::program_path("send_by_reference");
     kit::Child prog = kit::spawn([&] {
         kit::check(::dup2(out.write.get(), STDOUT_FILENO), "dup2");
-        ::execl(path.c_str(), path.c_str(), "64", static_cast<char*>(nullptr));
+        kit::check(::fcntl(STDOUT_FILENO, F_SETFL, 0), "fcntl");  // a blocking write
+        ::execl(path.c_str(), path.c_str(), "16", static_cast<char*>(nullptr));
         return 127;
     });
-    out.write.reset();
-    std::string seen;
-    while (seen.find("\npath ") == std::string::npos && kit::wait_readable(out.read.get())) {
-        char buf[256];
-        ssize_t n = ::read(out.read.get(), buf, sizeof buf);
-        if (n <= 0) break;
-        seen.append(buf, std::size_t(n));
-    }
-    ASSERT_NE(seen.find("\npath "), std::string::npos) << "no table header: " << seen;
-    kit::check(::kill(prog.pid(), SIGKILL), "kill");
     const pid_t pid = prog.pid();
+    ASSERT_TRUE(kit::wait_in_syscall(pid, SYS_write, std::chrono::seconds(20)))
+        << "the program never blocked writing its first row";
+    kit::check(::kill(pid, SIGKILL), "kill");
     EXPECT_TRUE(prog.wait().killed_by(SIGKILL));
     const std::string prefix = std::string(kit::kNamePrefix) + std::to_string(pid) + "-";
     for (const auto& e : std::filesystem::directory_iterator(kit::temp_dir()))

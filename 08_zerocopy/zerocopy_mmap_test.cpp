@@ -232,9 +232,11 @@ TEST(IoUring, ASpliceSubmittedThroughTheRingDeliversTheFileToAnotherProcess) {
     auto r = kit::test::run_program({kit::test::program_path("uring_splice")});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << "\n" << r.out << r.err;
     if (r.out.find("cannot show it here") != std::string::npos) GTEST_SKIP() << r.out;
-    ASSERT_TRUE(kernel_at_least(5, 7)) << "the program must refuse a kernel without IORING_OP_SPLICE";
+    ASSERT_TRUE(kernel_at_least(5, 7))
+        << "the program must refuse a kernel without IORING_OP_SPLICE";
     EXPECT_NE(r.out.find("completion: res=47 bytes"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("child read 47 bytes: \"spliced by the kernel, submitted through a ring\""),
-              std::string::npos)
+    EXPECT_NE(
+        r.out.find("child read 47 bytes: \"spliced by the kernel, submitted through a ring\""),
+        std::string::npos)
         << r.out;
 }

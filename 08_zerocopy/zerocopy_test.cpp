@@ -3,6 +3,8 @@
 // pitfalls, the programs' paths and io_uring: zerocopy_mmap_test.cpp; what a
 // killed process leaves: zerocopy_crash_test.cpp; process_vm_readv:
 // zerocopy_cma_test.cpp.)
+#include "zerocopy_test.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -20,7 +22,6 @@
 #include "kit/child.hpp"
 #include "kit/names.hpp"
 #include "kit_test/program.hpp"
-#include "zerocopy_test.hpp"
 
 using namespace ch08::test;
 
@@ -199,8 +200,7 @@ TEST(SendfileRules, OneCallMovesAtMost0x7ffff000Bytes) {
     EXPECT_EQ(n, cap);
     EXPECT_EQ(off, cap);
     // The rest needs a second call.
-    EXPECT_EQ(::sendfile(null.get(), mem.get(), &off, std::size_t(k3GiB - off)),
-              k3GiB - cap);
+    EXPECT_EQ(::sendfile(null.get(), mem.get(), &off, std::size_t(k3GiB - off)), k3GiB - cap);
 }
 
 TEST(SendfileRules, AnAppendModeOutputFailsWithEinval) {
@@ -343,4 +343,3 @@ TEST(CopyOrReference, SpliceIntoADatagramSocketCopies) {
     kit::check(::pwrite(f.fd.get(), "NNNN", 4, 0), "pwrite");
     EXPECT_EQ(read_n(s.b.get(), 4), "OOOO");
 }
-
