@@ -89,9 +89,10 @@ Options parse(std::span<const std::string_view> args) {
             for (auto name : split(value())) {
                 const auto* m = bench::find_mechanism(name);
                 if (!m) {
-                    std::string valid;
-                    for (const auto& k : bench::mechanisms()) valid += " " + std::string(k.name);
-                    throw kit::UsageError{"unknown mechanism '" + std::string(name) + "'; valid:" + valid};
+                    std::string why = "unknown mechanism '";
+                    why.append(name).append("'; valid:");
+                    for (const auto& k : bench::mechanisms()) why.append(" ").append(k.name);
+                    throw kit::UsageError{why};
                 }
                 o.only.push_back(m);
             }
