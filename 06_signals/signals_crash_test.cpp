@@ -64,7 +64,9 @@ pid_t fork_blocked(int ready, int hold) {
 
 void expect_helper_ok(kit::ExitStatus st) {
     if (st.exited_with(kRefused))
-        GTEST_SKIP() << "unshare(CLONE_NEWUSER|CLONE_NEWPID) or ns_last_pid refused here";
+        GTEST_SKIP()
+            << "unshare(CLONE_NEWUSER|CLONE_NEWPID) or ns_last_pid refused here (a multithreaded "
+               "process, as under ThreadSanitizer, may not enter a new user namespace)";
     EXPECT_TRUE(st.ok()) << "helper failed at step " << st.describe();
 }
 
@@ -76,7 +78,7 @@ TEST(SignalCrash, SigkillCannotBeCaughtBlockedOrIgnoredAndEndsAProcessThatBlocks
     auto ready = kit::make_pipe(), never = kit::make_pipe();
     auto child = kit::spawn([&] {
         ::alarm(5);
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_handler = SIG_IGN;
         sigemptyset(&sa.sa_mask);
         errno = 0;
@@ -124,7 +126,8 @@ TEST(SignalCrash, PendingSignalsDieWithTheKilledProcessAndNothingStaysQueued) {
         const std::string rp = std::to_string(r);
         if (status_field(rp, "SigQ").rfind("4/", 0) != 0) return 13;  // 1 standard + 3 queued
         const auto pending = std::stoull(status_field(rp, "ShdPnd"), nullptr, 16);
-        if (!(pending & (1ULL << (SIGUSR1 - 1))) || !(pending & (1ULL << (SIGRTMIN - 1)))) return 14;
+        if (!(pending & (1ULL << (SIGUSR1 - 1))) || !(pending & (1ULL << (SIGRTMIN - 1))))
+            return 14;
         kit::check(::kill(r, SIGKILL), "kill");  // the step: killed with four signals pending
         int ws = 0;
         kit::check(::waitpid(r, &ws, 0), "waitpid");
@@ -171,14 +174,14 @@ TEST(SignalCrash, ChildOfAKilledParentIsReparentedToTheSubreaperWhichReapsIt) {
         int ws = 0;
         kit::check(::waitpid(parent, &ws, 0), "waitpid");
         if (!WIFSIGNALED(ws) || WTERMSIG(ws) != SIGKILL) return 13;
-        if (::kill(child, 0) != 0) return 14;               // the child survived
-        if (proc_ppid(child) != ::getpid()) return 15;      // the kernel's view
+        if (::kill(child, 0) != 0) return 14;           // the child survived
+        if (proc_ppid(child) != ::getpid()) return 15;  // the kernel's view
         signal_gate(go.write.get());
         if (!kit::wait_readable(report.read.get()) ||
             ::read(report.read.get(), ids, sizeof ids) != sizeof ids)
             return 16;
-        if (ids[1] != ::getpid()) return 17;                // the child's view: getppid()
-        if (::waitpid(child, &ws, 0) != child) return 18;   // the subreaper reaps it
+        if (ids[1] != ::getpid()) return 17;               // the child's view: getppid()
+        if (::waitpid(child, &ws, 0) != child) return 18;  // the subreaper reaps it
         return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : 19;
     });
     auto st = helper.wait();

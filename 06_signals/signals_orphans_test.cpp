@@ -118,7 +118,9 @@ TEST(Orphans, WithoutASubreaperAnOrphanGoesToInitOfItsPidNamespace) {
         return WIFEXITED(ws) ? WEXITSTATUS(ws) : 26;
     });
     auto st = helper.wait();
-    if (st.exited_with(kRefused)) GTEST_SKIP() << "unshare(CLONE_NEWUSER|CLONE_NEWPID) refused here";
+    if (st.exited_with(kRefused))
+        GTEST_SKIP() << "unshare(CLONE_NEWUSER|CLONE_NEWPID) refused here (a multithreaded "
+                        "process, as under ThreadSanitizer, may not enter a new user namespace)";
     EXPECT_TRUE(st.ok()) << "helper failed at step " << st.describe();
 }
 
@@ -151,6 +153,8 @@ TEST(PidNamespace, ProcessOutsideTheNamespaceHasNoPidSoKillFailsWithEsrch) {
         return WIFEXITED(ws) ? WEXITSTATUS(ws) : 27;
     });
     auto st = helper.wait();
-    if (st.exited_with(kRefused)) GTEST_SKIP() << "unshare(CLONE_NEWUSER|CLONE_NEWPID) refused here";
+    if (st.exited_with(kRefused))
+        GTEST_SKIP() << "unshare(CLONE_NEWUSER|CLONE_NEWPID) refused here (a multithreaded "
+                        "process, as under ThreadSanitizer, may not enter a new user namespace)";
     EXPECT_TRUE(st.ok()) << "helper failed at step " << st.describe();
 }

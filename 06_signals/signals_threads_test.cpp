@@ -20,7 +20,9 @@ using namespace signals_test;
 
 namespace {
 
-pid_t this_thread() { return pid_t(::syscall(SYS_gettid)); }
+pid_t this_thread() {
+    return pid_t(::syscall(SYS_gettid));
+}
 
 int g_handled_by = -1;  // write end of a pipe: the handler writes its thread id there
 void report_thread(int) {
@@ -82,8 +84,10 @@ TEST(Threads, ProcessDirectedSignalGoesToTheOneThreadThatDoesNotBlockIt) {
         signal_gate(to_test.write.get());  // the test sends SIGUSR1 to this process now
         const pid_t by = read_tid(handled.read.get());
         int rc = 0;
-        if (b1 <= 0 || b2 <= 0 || unblocked <= 0) rc = 10;
-        else if (by != unblocked) rc = 11;  // handled by a thread that blocks it, or not at all
+        if (b1 <= 0 || b2 <= 0 || unblocked <= 0)
+            rc = 10;
+        else if (by != unblocked)
+            rc = 11;  // handled by a thread that blocks it, or not at all
         hold.write.reset();
         for (auto& th : t) ::pthread_join(th, nullptr);
         return rc;
@@ -113,7 +117,7 @@ TEST(Threads, PthreadKillAndTgkillTargetOneThread) {
         kit::check_err(::pthread_kill(b, SIGUSR2), "pthread_kill");
         const pid_t by_b = read_tid(handled.read.get());
         int rc = (by_b == first || by_b == second) && by_b != this_thread() ? 0 : 10;
-        const pid_t other = by_b == first ? second : first;  // thread a
+        const pid_t other = by_b == first ? second : first;          // thread a
         (void)!::write(tid_pipe.write.get(), &other, sizeof other);  // the test tgkills a
         if (read_tid(handled.read.get()) != other) rc = 11;
         hold.write.reset();
@@ -144,14 +148,18 @@ TEST(Threads, SigwaitinfoInADedicatedThreadTakesTheProcessSignal) {
             pid_t from = 0;
         } result;
         pthread_t waiter;
-        kit::check_err(::pthread_create(&waiter, nullptr, [](void* arg) -> void* {
-            siginfo_t info{};
-            const timespec bound{5, 0};
-            auto* r = static_cast<Result*>(arg);
-            r->sig = ::sigtimedwait(&term, &info, &bound);
-            r->from = info.si_pid;
-            return nullptr;
-        }, &result), "pthread_create");
+        kit::check_err(::pthread_create(
+                           &waiter, nullptr,
+                           [](void* arg) -> void* {
+                               siginfo_t info{};
+                               const timespec bound{5, 0};
+                               auto* r = static_cast<Result*>(arg);
+                               r->sig = ::sigtimedwait(&term, &info, &bound);
+                               r->from = info.si_pid;
+                               return nullptr;
+                           },
+                           &result),
+                       "pthread_create");
         signal_gate(ready.write.get());
         ::pthread_join(waiter, nullptr);
         if (result.sig != SIGTERM) return 10;
@@ -171,14 +179,19 @@ TEST(Threads, NewThreadInheritsTheCreatorsMask) {
         kit::check(::sigprocmask(SIG_BLOCK, &usr1, nullptr), "sigprocmask");
         int inherited = -1;
         pthread_t t;
-        kit::check_err(::pthread_create(&t, nullptr, [](void* arg) -> void* {
-            sigset_t now;
-            ::pthread_sigmask(SIG_BLOCK, nullptr, &now);
-            *static_cast<int*>(arg) = sigismember(&now, SIGUSR1);
-            const sigset_t s = set_of({SIGUSR1});
-            ::pthread_sigmask(SIG_UNBLOCK, &s, nullptr);  // changes this thread only
-            return nullptr;
-        }, &inherited), "pthread_create");
+        kit::check_err(::pthread_create(
+                           &t, nullptr,
+                           [](void* arg) -> void* {
+                               sigset_t now;
+                               ::pthread_sigmask(SIG_BLOCK, nullptr, &now);
+                               *static_cast<int*>(arg) = sigismember(&now, SIGUSR1);
+                               const sigset_t s = set_of({SIGUSR1});
+                               ::pthread_sigmask(SIG_UNBLOCK, &s,
+                                                 nullptr);  // changes this thread only
+                               return nullptr;
+                           },
+                           &inherited),
+                       "pthread_create");
         ::pthread_join(t, nullptr);
         if (inherited != 1) return 10;
         sigset_t mine;
