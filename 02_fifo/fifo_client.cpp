@@ -24,6 +24,9 @@
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
 
+using ch02::Request;
+using ch02::reply_path_for;
+
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;  // the signal that asked us to stop

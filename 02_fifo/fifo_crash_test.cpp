@@ -26,6 +26,8 @@
 #include "kit/wait.hpp"
 #include "kit_test/program.hpp"
 
+using ch02::Request;
+
 namespace {
 
 bool is_fifo(const std::string& path) {

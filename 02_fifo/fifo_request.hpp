@@ -9,6 +9,8 @@
 
 #include <string>
 
+namespace ch02 {
+
 struct Request {
     pid_t pid;             // who asks
     char reply_path[200];  // the client's own FIFO for the answer
@@ -20,3 +22,5 @@ static_assert(sizeof(Request) <= PIPE_BUF, "a request must be one atomic write")
 inline std::string reply_path_for(const std::string& request_path, pid_t pid) {
     return request_path + "." + std::to_string(pid);
 }
+
+}  // namespace ch02

@@ -37,6 +37,8 @@
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
 
+using ch02::Request;
+
 namespace {
 
 // Returns 0, or the errno that shows the client is gone.

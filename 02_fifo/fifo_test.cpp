@@ -26,6 +26,8 @@
 #include "kit/proc.hpp"
 #include "kit/wait.hpp"
 
+using ch02::Request;
+
 using namespace std::chrono_literals;
 
 namespace {
