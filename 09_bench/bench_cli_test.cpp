@@ -194,3 +194,16 @@ TEST(BenchProgress, WithStdoutAPipeEachFinishedCellIsOneLineOnStderr) {
     EXPECT_EQ(cells.back().rfind("ipc_bench: cell 5/5 same  eventfd  8 B  ping-pong: ok", 0), 0u) << cells.back();
     EXPECT_EQ(r.err.find('\r'), std::string::npos) << "a redrawn progress line went into a log";
 }
+
+// The floor is measured again right before every ping-pong cell it bounds, not once.
+TEST(BenchOutput, TheFloorIsMeasuredBeforeEveryPingPongCellItBounds) {
+    if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "the cache-line floor needs two CPUs";
+    auto r = bench({"--quick", "--cpus", "cross", "--only", "pipe,eventfd,cache-line", "--format", "json"});
+    if (r.err.find("--cpus cross needs two CPUs") != std::string::npos) GTEST_SKIP() << "this process may use one CPU";
+    ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
+    // pipe: 2 ping-pong cells, eventfd: 1; each gets a floor run before it, plus the cache-line row's own.
+    EXPECT_NE(r.out.find("\"floors\": [\n    {\"placement\": \"cross\", \"runs\": 4, "), std::string::npos) << r.out;
+    std::size_t floors = 0;
+    for (std::size_t at = r.err.find("  floor: ok"); at != std::string::npos; at = r.err.find("  floor: ok", at + 1)) ++floors;
+    EXPECT_EQ(floors, 3u) << r.err;
+}

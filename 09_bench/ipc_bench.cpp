@@ -113,10 +113,11 @@ Options parse(std::span<const std::string_view> args) {
     return o;
 }
 
-// One cell to run: a row, and which of its two measurements.
+// One cell to run: a row, and which of its two measurements; or a measurement of the floor.
 struct Cell {
     std::size_t row;
     bench::Mode mode;
+    bool floor = false;  // a short cache-line ping-pong, for run.floors
 };
 
 }  // namespace
@@ -147,6 +148,23 @@ int main(int argc, char** argv) {
                     if (m->streams) cells.push_back({run.rows.size() - 1, bench::Mode::stream});
                 }
             }
+        // The floor is measured again before every ping-pong cell it bounds (report.hpp: Floor).
+        run.floors.resize(run.placements.size());
+        std::vector<Cell> planned;
+        for (const Cell& c : cells) {
+            const bench::Row& r = run.rows[c.row];
+            if (c.mode == bench::Mode::pingpong && !r.mech->reference)
+                for (std::size_t f = 0; f < run.rows.size(); ++f)
+                    if (run.rows[f].where == r.where && run.rows[f].mech->name == "cache-line" &&
+                        run.rows[f].size == run.sizes.front())
+                        planned.push_back({f, bench::Mode::pingpong, true});
+            planned.push_back(c);
+        }
+        cells = std::move(planned);
+        bench::Settings floor_settings = run.settings;
+        floor_settings.reps = 1;
+        floor_settings.budget = std::min(floor_settings.budget, std::chrono::milliseconds(20));
+        floor_settings.warmup = std::min(floor_settings.warmup, std::chrono::milliseconds(5));
         bench::stop_cells_on_signals();  // Ctrl-C: the cell under way cleans up, then we end
         // On a terminal one progress line redraws itself; into a pipe or file (a CI log) stdout says
         // nothing until the end, so stderr gets one line per finished cell instead.
@@ -158,15 +176,18 @@ int main(int argc, char** argv) {
             const bool pp = c.mode == bench::Mode::pingpong;
             const std::string what = r.where->name + "  " + std::string(r.mech->name) + "  " +
                                      bench::size_name(r.mech->fixed_size ? r.mech->fixed_size : r.size) +
-                                     (pp ? "  ping-pong" : "  stream");
+                                     (c.floor ? "  floor" : pp ? "  ping-pong" : "  stream");
             if (on_terminal) std::fprintf(stderr, "\r%-70s", (what + " ...").c_str());
-            const bench::Measured m = bench::run_cell(*r.mech, r.size, *r.where, c.mode, run.settings);
+            const bench::Measured m =
+                bench::run_cell(*r.mech, r.size, *r.where, c.mode, c.floor ? floor_settings : run.settings);
             bench::raise_if_interrupted();
             failed += !m.ok();
             if (log_cells)
                 std::fprintf(stderr, "ipc_bench: cell %zu/%zu %s: %s\n", ++done, cells.size(), what.c_str(),
                              m.ok() ? "ok" : ("FAILED: " + m.error).c_str());
-            (pp ? r.pingpong : r.stream) = m;
+            const std::size_t at = std::size_t(r.where - run.placements.data());
+            if (r.mech->name == "cache-line" && m.ok()) run.floors[at].p50_us.push_back(m.p50_us);
+            if (!c.floor) (pp ? r.pingpong : r.stream) = m;
         }
         // A fixed-size row shows its one measurement at every size.
         for (auto& r : run.rows)

@@ -26,13 +26,29 @@ struct Row {
     std::optional<Measured> pingpong, stream;
 };
 
+// The cache-line floor of one placement. It is measured again right before every ping-pong cell
+// it bounds (interleaved, not once), because on a shared or virtual machine the cores' speed
+// changes during a run: a floor taken at another moment can be "beaten" by what it bounds. The
+// minimum is the floor; the spread tells whether the host kept its speed.
+struct Floor {
+    std::vector<double> p50_us;  // one per measurement, in run order
+    [[nodiscard]] Spread spread() const { return bench::spread(p50_us); }
+    [[nodiscard]] bool measured() const { return !p50_us.empty(); }
+};
+inline constexpr double kHostChangedSpread = 1.5;  // floor max/min above this: the host changed speed
+
 struct Run {
     Machine machine;
     Settings settings;
     std::vector<Placement> placements;
     std::vector<std::size_t> sizes;
     std::vector<Row> rows;
+    std::vector<Floor> floors;  // by placement index
 };
+
+// The ping-pong cells whose p50 is below their placement's floor ("placement mechanism size"):
+// none, unless the floor is wrong. The report prints them.
+[[nodiscard]] std::vector<std::string> cells_below_the_floor(const Run& run);
 
 [[nodiscard]] Machine describe_machine();
 [[nodiscard]] std::string size_name(std::size_t bytes);  // 100 B, 1 KiB, 1 MiB

@@ -87,6 +87,16 @@ void write_json(std::FILE* out, const Run& run) {
                      json_string(c.ok() ? "ok" : c.error).c_str());
         sep = ",\n";
     });
+    std::fprintf(out, "\n  ],\n  \"floors\": [");
+    sep = "\n";
+    for (std::size_t i = 0; i < run.floors.size() && i < run.placements.size(); ++i) {
+        if (!run.floors[i].measured()) continue;
+        const Spread f = run.floors[i].spread();
+        std::fprintf(out, "%s    {\"placement\": %s, \"runs\": %zu, \"p50_us_min\": %.3f, \"p50_us_median\": %.3f, "
+                          "\"p50_us_max\": %.3f}",
+                     sep, json_string(run.placements[i].name).c_str(), run.floors[i].p50_us.size(), f.min, f.median, f.max);
+        sep = ",\n";
+    }
     std::fprintf(out, "\n  ]\n}\n");
 }
 

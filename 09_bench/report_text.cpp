@@ -67,6 +67,12 @@ const Quoted* quoted_for(std::string_view mech) {
     return nullptr;
 }
 
+const Floor& floor_of(const Run& run, const Placement& p) {
+    static const Floor none;
+    const std::size_t at = std::size_t(&p - run.placements.data());
+    return at < run.floors.size() ? run.floors[at] : none;
+}
+
 const Row* find(const Run& run, const Placement& p, std::string_view mech, std::size_t size) {
     for (const auto& r : run.rows)
         if (r.where == &p && r.mech->name == mech && r.size == size) return &r;
@@ -176,16 +182,26 @@ void print_tables(std::FILE* out, const Run& run) {
     }
     std::fprintf(out, "\n== Reference rows and each mechanism's distance from them ==\n");
     for (const auto& p : run.placements) {
-        const Row* line = find(run, p, "cache-line", run.sizes.front());
+        const Floor& fl = floor_of(run, p);
         const Row* copy = find(run, p, "memcpy", run.sizes.front());
-        const bool line_ok = line && line->pingpong && line->pingpong->ok();
+        const bool line_ok = fl.measured();
         const bool copy_ok = copy && copy->stream && copy->stream->ok();
-        const double floor_us = line_ok ? line->pingpong->p50_us : 0;  // medians resist preemptions
+        const Spread f = fl.spread();
+        const double floor_us = f.min;  // the floor: the fastest of its interleaved measurements
         const double copy_mbs = copy_ok ? copy->stream->rate.median / 1e6 : 0;
         std::fprintf(out, "placement %s: cache-line round trip %s, memcpy %s\n", p.name.c_str(),
-                     line_ok ? ("p50 " + fixed(floor_us * 1e3, 0) + " ns").c_str()
+                     line_ok ? ("p50 " + fixed(f.min * 1e3, 0) + " ns (min; median " + fixed(f.median * 1e3, 0) +
+                                " ns, max " + fixed(f.max * 1e3, 0) + " ns of " + std::to_string(fl.p50_us.size()) +
+                                " runs between the cells)").c_str()
                              : "not measured (a pure spin needs two CPUs)",
                      copy_ok ? (grouped(copy_mbs) + " MB/s").c_str() : "not measured");
+        if (fl.p50_us.size() >= 2)
+            std::fprintf(out, "  host: %s (the floor's max/min is %.2f)\n",
+                         f.max / f.min > kHostChangedSpread
+                             ? "changed speed during the run - a busy neighbour, a frequency or power state; "
+                               "compare only cells measured close together"
+                             : "kept its speed",
+                         f.max / f.min);
         const std::size_t s = run.sizes.back();
         std::fprintf(out, "  %-28s %10s %18s %14s\n", ("at " + size_name(s)).c_str(), "p50 trip", "x cache-line floor",
                      "% of memcpy");
@@ -202,7 +218,7 @@ void print_tables(std::FILE* out, const Run& run) {
     }
     // The targets the ring is built for, checked in this run's own numbers (never in a test).
     for (const auto& p : run.placements) {
-        const Row* line = find(run, p, "cache-line", run.sizes.front());
+        const Floor& fl = floor_of(run, p);
         const Row* copy = find(run, p, "memcpy", run.sizes.front());
         const Row* ring_small = find(run, p, "shm-ring", run.sizes.front());
         const Row* ring_1k = find(run, p, "shm-ring", 1024);
@@ -212,16 +228,30 @@ void print_tables(std::FILE* out, const Run& run) {
             return m && m->ok();
         };
         if (p.cpu_a == p.cpu_b) continue;
-        if (ok(line, false) && ok(ring_small, false))
+        if (fl.measured() && ok(ring_small, false))
             std::fprintf(out, "target, %s: shm ring round trip at %s = %.2f x the cache-line floor by p50 (%.2f vs %.2f us; goal: within 2 x)\n",
-                         p.name.c_str(), size_name(run.sizes.front()).c_str(), ring_small->pingpong->p50_us / line->pingpong->p50_us,
-                         ring_small->pingpong->p50_us, line->pingpong->p50_us);
+                         p.name.c_str(), size_name(run.sizes.front()).c_str(), ring_small->pingpong->p50_us / fl.spread().min,
+                         ring_small->pingpong->p50_us, fl.spread().min);
         if (ok(copy, true) && ok(ring_1k, true))
             std::fprintf(out, "target, %s: shm ring streaming 1 KiB = %.0f %% of memcpy (%s vs %s MB/s; goal: at least 50 %%)\n",
                          p.name.c_str(), 100 * ring_1k->stream->rate.median * 1024 / copy->stream->rate.median,
                          grouped(ring_1k->stream->rate.median * 1024 / 1e6).c_str(), grouped(copy->stream->rate.median / 1e6).c_str());
     }
+    for (const auto& cell : cells_below_the_floor(run))
+        std::fprintf(out, "FLOOR BEATEN: %s has a p50 below its placement's cache-line floor: the floor is wrong\n",
+                     cell.c_str());
     print_failures(out, run);
+}
+
+std::vector<std::string> cells_below_the_floor(const Run& run) {
+    std::vector<std::string> out;
+    for (const auto& r : run.rows) {
+        const Floor& fl = floor_of(run, *r.where);
+        if (!fl.measured() || r.mech->reference || !r.pingpong || !r.pingpong->ok()) continue;
+        if (r.pingpong->p50_us < fl.spread().min)
+            out.push_back(r.where->name + " " + std::string(r.mech->name) + " " + size_name(r.size));
+    }
+    return out;
 }
 
 }  // namespace bench
