@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "fifo_request.hpp"
+#include "fifo_test_util.hpp"
 #include "kit/child.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
@@ -27,6 +28,8 @@
 #include "kit_test/program.hpp"
 
 using ch02::Request;
+using ch02::test::blocked_in_fifo_open;
+using ch02::test::start;
 
 namespace {
 
@@ -40,24 +43,6 @@ bool is_gone(const std::string& path) {
     return ::lstat(path.c_str(), &st) == -1 && errno == ENOENT;
 }
 
-// True once `pid` is asleep in open() of a FIFO, waiting for the other side:
-// inside openat (/proc/<pid>/syscall) and asleep in the FIFO's wait
-// (/proc/<pid>/wchan: wait_for_partner, or fifo_open/pipe_wait on older
-// kernels). Not the loader opening a library before main() has run.
-bool blocked_in_fifo_open(pid_t pid) {
-    const auto end = std::chrono::steady_clock::now() + kit::kDeadline;
-    const std::string wchan_path = "/proc/" + std::to_string(pid) + "/wchan";
-    while (std::chrono::steady_clock::now() < end) {
-        if (!kit::wait_in_syscall(pid, SYS_openat)) return false;
-        const auto w = kit::read_text_file(wchan_path).value_or("0");
-        if (w == "0") return true;  // wchan hidden: inside openat must do
-        for (std::string_view hint : {"wait_for_partner", "fifo_open", "pipe_wait"})
-            if (w.find(hint) != std::string::npos) return true;
-        ::sched_yield();
-    }
-    return false;
-}
-
 // Reads until EOF (bounded); returns the bytes, and whether EOF was seen.
 std::pair<std::string, bool> read_to_eof(int fd) {
     std::string out;
@@ -69,41 +54,6 @@ std::pair<std::string, bool> read_to_eof(int fd) {
         out.append(buf, static_cast<std::size_t>(n));
     }
     return {out, false};
-}
-
-// A program of this chapter running in the background, stdout and stderr
-// into a pipe; a failing test's kit::Child kills it.
-struct Running {
-    kit::Child child;
-    kit::Fd output;
-    std::string seen;
-    // Reads (bounded) until the output holds `text`.
-    bool wait_for(std::string_view text) {
-        char buf[512];
-        while (seen.find(text) == std::string::npos) {
-            if (!kit::wait_readable(output.get())) return false;
-            ssize_t n = ::read(output.get(), buf, sizeof buf);
-            if (n == -1 && errno == EINTR) continue;
-            if (n <= 0) return false;
-            seen.append(buf, static_cast<std::size_t>(n));
-        }
-        return true;
-    }
-};
-
-Running start(const std::vector<std::string>& argv) {
-    auto p = kit::make_pipe();
-    auto c = kit::spawn([&] {
-        kit::check(::dup2(p.write.get(), STDOUT_FILENO), "dup2");
-        kit::check(::dup2(p.write.get(), STDERR_FILENO), "dup2");
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        return 127;
-    });
-    p.write.reset();
-    return {std::move(c), std::move(p.read), {}};
 }
 
 }  // namespace

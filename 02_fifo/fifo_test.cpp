@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "fifo_request.hpp"
+#include "fifo_test_util.hpp"
 #include "kit/child.hpp"
 #include "kit_test/program.hpp"
 #include "kit/fd.hpp"
@@ -29,15 +30,11 @@
 using ch02::Request;
 
 using namespace std::chrono_literals;
+using ch02::test::blocked_in_fifo_open;
+using ch02::test::make_fifo;
+using ch02::test::start;
 
 namespace {
-
-// A FIFO with a unique name, unlinked when the test ends (also on failure).
-kit::NameGuard make_fifo(std::string_view what) {
-    auto g = kit::unlink_guard(kit::unique_temp_path(what));
-    kit::check(::mkfifo(g.c_str(), 0600), "mkfifo");
-    return g;
-}
 
 int queued(int fd) {
     int n = 0;
@@ -56,35 +53,6 @@ std::string read_all(int fd) {
     }
 }
 
-// A program running in the background, its stdout+stderr going into a pipe.
-// The program itself is the child, so a failing test's kit::Child kills it:
-// nothing is left blocked on a FIFO. Its output is small (fits the pipe).
-struct Background {
-    kit::Child child;
-    kit::Fd output;
-    // Waits for the program; returns what it printed, prefixed on failure.
-    std::string finish() {
-        auto st = child.wait();
-        std::string out = read_all(output.get());
-        return st.ok() ? out : "FAILED: " + st.describe() + "\n" + out;
-    }
-};
-
-Background start(const std::vector<std::string>& argv) {
-    auto p = kit::make_pipe();
-    auto c = kit::spawn([&] {
-        kit::check(::dup2(p.write.get(), STDOUT_FILENO), "dup2");
-        kit::check(::dup2(p.write.get(), STDERR_FILENO), "dup2");
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        return 127;
-    });
-    p.write.reset();
-    return {std::move(c), std::move(p.read)};
-}
-
 // In a child: open(path, flags) and report on `done` once it returns.
 kit::Child open_in_child(const std::string& path, int flags, kit::Pipe& done) {
     return kit::spawn([&path, flags, &done] {
@@ -93,24 +61,6 @@ kit::Child open_in_child(const std::string& path, int flags, kit::Pipe& done) {
         kit::write_all(done.write.get(), std::as_bytes(std::span("o", 1)));
         return 0;
     });
-}
-
-// Waits, without sleeping, until `pid` is asleep in a FIFO open() waiting for
-// the other side: /proc/<pid>/wchan names wait_for_partner (fifo_open, or
-// pipe_wait before Linux 5.5, depending on the kernel). False at the deadline.
-bool blocked_in_fifo_open(pid_t pid) {
-    const auto end = std::chrono::steady_clock::now() + kit::kDeadline;
-    const std::string wchan_path = "/proc/" + std::to_string(pid) + "/wchan";
-    while (std::chrono::steady_clock::now() < end) {
-        if (kit::process_state(pid) == 'S') {
-            const auto w = kit::read_text_file(wchan_path).value_or("0");
-            if (w == "0") return true;  // wchan hidden: the sleeping state must do
-            for (std::string_view hint : {"wait_for_partner", "fifo_open", "pipe_wait"})
-                if (w.find(hint) != std::string::npos) return true;
-        }
-        ::sched_yield();
-    }
-    return false;
 }
 
 }  // namespace
