@@ -24,7 +24,7 @@
 #include "kit/wait.hpp"
 #include "signals_test_util.hpp"
 
-using namespace signals_test;
+using namespace ch06::test;
 
 namespace {
 
@@ -183,6 +183,45 @@ TEST(SignalCrash, ChildOfAKilledParentIsReparentedToTheSubreaperWhichReapsIt) {
         if (ids[1] != ::getpid()) return 17;               // the child's view: getppid()
         if (::waitpid(child, &ws, 0) != child) return 18;  // the subreaper reaps it
         return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : 19;
+    });
+    auto st = helper.wait();
+    EXPECT_TRUE(st.ok()) << "helper failed at step " << st.describe();
+}
+
+// The opt-out: a child that asked for PR_SET_PDEATHSIG is sent that signal
+// when its parent dies, so it does not outlive it (the subreaper reaps it).
+TEST(SignalCrash, ChildWithPdeathsigDiesWhenItsParentIsKilled) {
+    auto helper = kit::spawn([] {
+        kit::check(::prctl(PR_SET_CHILD_SUBREAPER, 1), "prctl");
+        auto report = kit::make_pipe(), hold = kit::make_pipe();
+        pid_t parent = kit::check(::fork(), "fork");
+        if (parent == 0) {
+            ::alarm(5);
+            const pid_t me = ::getpid();
+            pid_t child = kit::check(::fork(), "fork");
+            if (child == 0) {
+                ::alarm(5);
+                if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == -1) ::_exit(1);
+                if (::getppid() != me) ::_exit(2);  // the parent died before the request
+                const pid_t id = ::getpid();
+                if (::write(report.write.get(), &id, sizeof id) != sizeof id) ::_exit(3);
+                char c;
+                ::_exit(::read(hold.read.get(), &c, 1) == 1 ? 0 : 4);
+            }
+            char c;
+            ::_exit(::read(hold.read.get(), &c, 1) == 1 ? 0 : 5);
+        }
+        pid_t child = -1;
+        if (!kit::wait_readable(report.read.get()) ||
+            ::read(report.read.get(), &child, sizeof child) != sizeof child)
+            return 10;
+        if (!kit::wait_until_blocked(parent, "pipe_read")) return 11;
+        kit::check(::kill(parent, SIGKILL), "kill");  // the step: the child is running
+        int ws = 0;
+        kit::check(::waitpid(parent, &ws, 0), "waitpid");
+        if (!WIFSIGNALED(ws) || WTERMSIG(ws) != SIGKILL) return 12;
+        if (::waitpid(child, &ws, 0) != child) return 13;            // reparented here, then reaped
+        return WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL ? 0 : 14;  // PR_SET_PDEATHSIG's signal
     });
     auto st = helper.wait();
     EXPECT_TRUE(st.ok()) << "helper failed at step " << st.describe();

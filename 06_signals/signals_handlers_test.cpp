@@ -29,7 +29,7 @@
 using namespace std::chrono_literals;
 using kit::test::program_path;
 using kit::test::run_program;
-using namespace signals_test;
+using namespace ch06::test;
 
 // --- the signal table -------------------------------------------------------
 

@@ -20,7 +20,7 @@
 #include "kit_test/program.hpp"
 #include "signals_test_util.hpp"
 
-using namespace signals_test;
+using namespace ch06::test;
 using kit::test::program_path;
 using kit::test::run_program;
 

@@ -21,7 +21,7 @@
 #include "kit/sanitizer.hpp"
 #include "kit/wait.hpp"
 
-namespace signals_test {
+namespace ch06::test {
 
 // One byte through a pipe: "I am ready" / "go on". Bounded: false on timeout or EOF.
 inline void signal_gate(int fd) { kit::write_all(fd, std::as_bytes(std::span("g", 1))); }
@@ -74,4 +74,4 @@ inline rlim_t sigpending_limit() {
     return r.rlim_cur;
 }
 
-}  // namespace signals_test
+}  // namespace ch06::test

@@ -16,7 +16,7 @@
 #include "kit/wait.hpp"
 #include "signals_test_util.hpp"
 
-using namespace signals_test;
+using namespace ch06::test;
 
 namespace {
 
