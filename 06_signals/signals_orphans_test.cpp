@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <thread>
 
 #include "kit/check.hpp"
 #include "kit/child.hpp"
@@ -157,4 +158,26 @@ TEST(PidNamespace, ProcessOutsideTheNamespaceHasNoPidSoKillFailsWithEsrch) {
         GTEST_SKIP() << "unshare(CLONE_NEWUSER|CLONE_NEWPID) refused here (a multithreaded "
                         "process, as under ThreadSanitizer, may not enter a new user namespace)";
     EXPECT_TRUE(st.ok()) << "helper failed at step " << st.describe();
+}
+
+// Why the namespace cases skip under ThreadSanitizer (it runs a thread of its
+// own): a process with more than one thread may not enter a new user
+// namespace, unshare fails with EINVAL.
+TEST(PidNamespace, UnshareOfAUserNamespaceFailsWithEinvalInAMultithreadedProcess) {
+    auto child = kit::spawn([] {
+        auto hold = kit::make_pipe();
+        const int fd = hold.read.get();
+        std::thread t([fd] {
+            char c;
+            (void)!::read(fd, &c, 1);  // parked until the pipe closes
+        });
+        errno = 0;
+        const int rc = ::unshare(CLONE_NEWUSER);
+        const int err = errno;
+        hold.write.reset();
+        t.join();
+        return rc == -1 && err == EINVAL ? 0 : 10;
+    });
+    auto st = child.wait();
+    EXPECT_TRUE(st.ok()) << "unshare(CLONE_NEWUSER) with two threads: " << st.describe();
 }
