@@ -30,7 +30,9 @@
 namespace {
 
 volatile sig_atomic_t stop_signal = 0;
-void on_stop(int sig) { stop_signal = sig; }
+void on_stop(int sig) {
+    stop_signal = sig;
+}
 
 // A send that never blocks the broker and never kills it: a subscriber that
 // is gone or not reading loses the message, the others do not wait for it.
@@ -74,7 +76,8 @@ int main(int argc, char** argv) {
             if (n == -1 && errno == EINTR) continue;
             kit::check(n, "ppoll");
             if (fds[0].revents & POLLIN) {
-                int c = kit::check(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC), "accept4");
+                int c = kit::check(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC),
+                                   "accept4");
                 clients.emplace(c, kit::Fd(c));
             }
             for (std::size_t i = 1; i < fds.size(); ++i) {
@@ -83,7 +86,8 @@ int main(int argc, char** argv) {
                 char buf[ch07::kMaxMessage + 1];  // one byte more: an oversized message shows
                 ssize_t r = ::recv(fd, buf, sizeof buf, 0);
                 std::string why = "left";
-                auto m = r > 0 ? ch07::decode({buf, static_cast<std::size_t>(r)}, &why) : std::nullopt;
+                auto m =
+                    r > 0 ? ch07::decode({buf, static_cast<std::size_t>(r)}, &why) : std::nullopt;
                 if (m && m->kind == 'S') {
                     topic_of[fd] = m->topic;
                     std::printf("client %d: subscribed to '%s'\n", fd, m->topic.c_str());
@@ -91,9 +95,10 @@ int main(int argc, char** argv) {
                 } else if (m && m->kind == 'P') {
                     int delivered = 0;
                     for (const auto& [sub, topic] : topic_of)
-                        if (topic == m->topic && send_message(sub, {'D', m->topic, m->body})) ++delivered;
-                    std::printf("publish on '%s' (%zu bytes) -> %d subscriber(s)\n", m->topic.c_str(),
-                                m->body.size(), delivered);
+                        if (topic == m->topic && send_message(sub, {'D', m->topic, m->body}))
+                            ++delivered;
+                    std::printf("publish on '%s' (%zu bytes) -> %d subscriber(s)\n",
+                                m->topic.c_str(), m->body.size(), delivered);
                     send_message(fd, {'A', m->topic, std::to_string(delivered)});
                 } else {  // EOF, an error, or a message this broker does not understand
                     if (r > 0 && m) why = "unexpected kind";

@@ -36,8 +36,12 @@ struct Message {
 // The bytes of one message; empty if the topic or body does not fit.
 [[nodiscard]] inline std::string encode(const Message& m, std::uint8_t version = kVersion) {
     if (m.topic.empty() || m.topic.size() > kMaxTopic || m.body.size() > kMaxBody) return {};
-    std::string out = {'B', 'U', static_cast<char>(version), m.kind,
-                       static_cast<char>(m.topic.size()), static_cast<char>(m.body.size() >> 8),
+    std::string out = {'B',
+                       'U',
+                       static_cast<char>(version),
+                       m.kind,
+                       static_cast<char>(m.topic.size()),
+                       static_cast<char>(m.body.size() >> 8),
                        static_cast<char>(m.body.size() & 0xff)};
     return out + m.topic + m.body;
 }
@@ -48,15 +52,19 @@ struct Message {
         *why = std::move(reason);
         return std::nullopt;
     };
-    if (bytes.size() < kHeader || bytes[0] != 'B' || bytes[1] != 'U') return refuse("not a bus message");
+    if (bytes.size() < kHeader || bytes[0] != 'B' || bytes[1] != 'U')
+        return refuse("not a bus message");
     const auto version = static_cast<std::uint8_t>(bytes[2]);
     if (version != kVersion)
-        return refuse("version " + std::to_string(version) + ", expected " + std::to_string(kVersion));
+        return refuse("version " + std::to_string(version) + ", expected " +
+                      std::to_string(kVersion));
     const std::size_t topic = static_cast<std::uint8_t>(bytes[4]);
-    const std::size_t body =
-        static_cast<std::size_t>(static_cast<std::uint8_t>(bytes[5])) << 8 | static_cast<std::uint8_t>(bytes[6]);
-    if (topic == 0 || topic > kMaxTopic || body > kMaxBody || bytes.size() != kHeader + topic + body)
-        return refuse("lengths do not match the " + std::to_string(bytes.size()) + " bytes received");
+    const std::size_t body = static_cast<std::size_t>(static_cast<std::uint8_t>(bytes[5])) << 8 |
+                             static_cast<std::uint8_t>(bytes[6]);
+    if (topic == 0 || topic > kMaxTopic || body > kMaxBody ||
+        bytes.size() != kHeader + topic + body)
+        return refuse("lengths do not match the " + std::to_string(bytes.size()) +
+                      " bytes received");
     return Message{bytes[3], std::string(bytes.substr(kHeader, topic)),
                    std::string(bytes.substr(kHeader + topic))};
 }

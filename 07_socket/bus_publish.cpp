@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
         kit::check(::connect(fd.get(), addr.get(), addr.len), "connect");
         for (auto body : args.subspan(2)) {
             const std::string out = ch07::encode({'P', topic, std::string(body)});
-            if (out.empty()) throw kit::UsageError{"TOPIC must be 1..64 bytes, a MESSAGE at most 4000"};
+            if (out.empty())
+                throw kit::UsageError{"TOPIC must be 1..64 bytes, a MESSAGE at most 4000"};
             kit::check(::send(fd.get(), out.data(), out.size(), MSG_NOSIGNAL), "send");
 
             char buf[ch07::kMaxMessage + 1];  // SOCK_SEQPACKET: one recv() is one whole message
@@ -35,10 +36,11 @@ int main(int argc, char** argv) {
             }
             kit::check(n, "recv");
             std::string why = "the broker closed the connection";
-            auto ack = n > 0 ? ch07::decode({buf, static_cast<std::size_t>(n)}, &why) : std::nullopt;
+            auto ack =
+                n > 0 ? ch07::decode({buf, static_cast<std::size_t>(n)}, &why) : std::nullopt;
             if (!ack || ack->kind != 'A') throw kit::SysError(EPROTO, "recv (" + why + ")");
-            std::printf("published '%.*s' on %s -> %s subscriber(s)\n", int(body.size()), body.data(),
-                        topic.c_str(), ack->body.c_str());
+            std::printf("published '%.*s' on %s -> %s subscriber(s)\n", int(body.size()),
+                        body.data(), topic.c_str(), ack->body.c_str());
         }
         return 0;
     });

@@ -47,8 +47,10 @@ TEST(Bus, ASubscriberGetsEveryMessageOfItsTopicAndNoOther) {
     Background news = subscriber(bus, "news", 2);
     Background weather = subscriber(bus, "weather", 1);
     auto p1 = run_program({program_path("bus_publish"), bus.name, "news", "one", "two"});
-    EXPECT_EQ(p1.out, "published 'one' on news -> 1 subscriber(s)\n"
-                      "published 'two' on news -> 1 subscriber(s)\n") << p1.err;
+    EXPECT_EQ(p1.out,
+              "published 'one' on news -> 1 subscriber(s)\n"
+              "published 'two' on news -> 1 subscriber(s)\n")
+        << p1.err;
     auto p2 = run_program({program_path("bus_publish"), bus.name, "weather", "rain"});
     EXPECT_EQ(p2.out, "published 'rain' on weather -> 1 subscriber(s)\n") << p2.err;
     EXPECT_EQ(read_rest(news.out.get()), "news: one\nnews: two\n");  // in order, nothing else
@@ -106,7 +108,7 @@ TEST(Bus, TheSchemaRefusesAnotherVersionAWrongMagicAndLengthsThatDoNotMatch) {
     EXPECT_FALSE(decode(good.substr(0, good.size() - 1), &why));  // one byte short
     EXPECT_NE(why.find("lengths do not match"), std::string::npos);
     EXPECT_FALSE(decode(good + "!", &why));  // one byte too many
-    EXPECT_EQ(encode({'P', "", "x"}), "");    // no topic: not encodable
+    EXPECT_EQ(encode({'P', "", "x"}), "");   // no topic: not encodable
     EXPECT_EQ(encode({'P', "t", std::string(kMaxBody + 1, 'x')}), "");
 }
 

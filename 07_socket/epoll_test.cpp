@@ -70,7 +70,7 @@ TEST(Epoll, EdgeTriggeredReaderThatDoesNotDrainStallsWithDataWaiting) {
     EXPECT_EQ(wait_events(w.ep.get(), 0), 1);
     ASSERT_EQ(read_some(w.pair.b.get(), 4), 4);  // not read until EAGAIN
     EXPECT_EQ(queued(w.pair.b.get()), 6);
-    EXPECT_EQ(wait_events(w.ep.get(), 50), 0);   // no new edge: no event, 6 bytes wait
+    EXPECT_EQ(wait_events(w.ep.get(), 50), 0);  // no new edge: no event, 6 bytes wait
     EXPECT_EQ(queued(w.pair.b.get()), 6);
 }
 
@@ -123,10 +123,17 @@ TEST(Select, AnFdAtOrAboveFdSetsizeHasNoBitInAnFdSetButPollAndEpollWatchIt) {
 TEST(Epoll, ProgramShowsTheEdgeTriggeredStall) {
     auto r = kit::test::run_program({kit::test::program_path("epoll_triggers")});
     ASSERT_TRUE(r.status.ok()) << r.err;
-    EXPECT_NE(r.out.find("level-triggered: wait -> 1 event, read 4, wait -> 1 event (6 bytes left)"),
-              std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("edge-triggered:  wait -> 1 event, read 4, wait(100 ms) -> 0 events (6 bytes left: stalled)"),
-              std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("EPOLLONESHOT:    wait -> 1 event, again -> 0 events, after EPOLL_CTL_MOD -> 1 event"),
-              std::string::npos) << r.out;
+    EXPECT_NE(
+        r.out.find("level-triggered: wait -> 1 event, read 4, wait -> 1 event (6 bytes left)"),
+        std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("edge-triggered:  wait -> 1 event, read 4, wait(100 ms) -> 0 events (6 "
+                         "bytes left: stalled)"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(
+        r.out.find(
+            "EPOLLONESHOT:    wait -> 1 event, again -> 0 events, after EPOLL_CTL_MOD -> 1 event"),
+        std::string::npos)
+        << r.out;
 }

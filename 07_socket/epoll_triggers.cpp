@@ -50,7 +50,8 @@ Setup with_ten_bytes(std::uint32_t flags) {
     int sv[2];
     kit::check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv),
                "socketpair");
-    Setup s{kit::Fd(sv[0]), kit::Fd(sv[1]), kit::Fd(kit::check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1"))};
+    Setup s{kit::Fd(sv[0]), kit::Fd(sv[1]),
+            kit::Fd(kit::check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1"))};
     epoll_event ev{EPOLLIN | flags, {.fd = s.b.get()}};
     kit::check(::epoll_ctl(s.ep.get(), EPOLL_CTL_ADD, s.b.get(), &ev), "epoll_ctl");
     kit::write_all(s.a.get(), std::as_bytes(std::span("0123456789", 10)));

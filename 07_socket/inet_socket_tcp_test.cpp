@@ -249,8 +249,8 @@ TEST(TcpSigpipe, FirstWriteAfterPeerCloseSucceedsTheNextIsEpipe) {
     kit::Fd c = connect_loopback(l.port);
     kit::Fd s = accept_tcp(l.fd.get());
     s.reset();
-    ASSERT_EQ(recv_once(c.get()), "");  // FIN: the peer will send no more
-    ASSERT_TRUE(send_str(c.get(), "x"));             // still accepted: TCP cannot know the peer is gone
+    ASSERT_EQ(recv_once(c.get()), "");    // FIN: the peer will send no more
+    ASSERT_TRUE(send_str(c.get(), "x"));  // still accepted: TCP cannot know the peer is gone
     // The peer answers with RST; poll() reports it as POLLHUP/POLLERR.
     ASSERT_NE(kit::wait_for_events(c.get(), POLLOUT) & (POLLERR | POLLHUP), 0);
     auto child = kit::spawn([&] {
@@ -260,7 +260,6 @@ TEST(TcpSigpipe, FirstWriteAfterPeerCloseSucceedsTheNextIsEpipe) {
     });
     EXPECT_TRUE(child.wait().ok());
 }
-
 
 // ---- the order of the calls -------------------------------------------------
 

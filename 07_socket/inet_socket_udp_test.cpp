@@ -331,4 +331,3 @@ TEST(CrossHost, ServerAndClientTalkAcrossAVethPair) {
     if (outcome.rfind("skip: ", 0) == 0) GTEST_SKIP() << outcome.substr(6);
     EXPECT_EQ(outcome, "") << "the TCP programs did not talk across the veth pair";
 }
-

@@ -31,9 +31,10 @@ int main(int argc, char** argv) {
         if (pid == 0) {  // only the child leaves the machine's network behind
             // An ordinary user may own a network namespace inside a user namespace.
             if (::unshare(CLONE_NEWNET) == -1 && ::unshare(CLONE_NEWUSER | CLONE_NEWNET) == -1) {
-                std::printf("cannot show it here: unshare(CLONE_NEWNET) and "
-                            "unshare(CLONE_NEWUSER | CLONE_NEWNET) refused (%s)\n",
-                            strerrorname_np(errno));
+                std::printf(
+                    "cannot show it here: unshare(CLONE_NEWNET) and "
+                    "unshare(CLONE_NEWUSER | CLONE_NEWNET) refused (%s)\n",
+                    strerrorname_np(errno));
                 std::fflush(nullptr);
                 ::_exit(3);
             }

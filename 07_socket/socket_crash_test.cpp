@@ -80,7 +80,8 @@ TEST(SocketCrash, PeerKilledTheReaderGetsEof) {
     });
     theirs.reset();
     ASSERT_TRUE(step.wait());
-    EXPECT_FALSE(kit::wait_readable(mine.get(), std::chrono::milliseconds(0)));  // alive: nothing yet
+    EXPECT_FALSE(
+        kit::wait_readable(mine.get(), std::chrono::milliseconds(0)));  // alive: nothing yet
     EXPECT_TRUE(kill_and_reap(child).killed_by(SIGKILL));
     ASSERT_TRUE(kit::wait_readable(mine.get()));
     char c;

@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
         kit::Fd rx(kit::check(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket"));
         kit::check(::bind(rx.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), "bind");
         socklen_t alen = sizeof addr;  // getsockname: the port bind(port 0) picked
-        kit::check(::getsockname(rx.get(), reinterpret_cast<sockaddr*>(&addr), &alen), "getsockname");
+        kit::check(::getsockname(rx.get(), reinterpret_cast<sockaddr*>(&addr), &alen),
+                   "getsockname");
 
         kit::Fd tx(kit::check(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket"));
         for (const char* msg : {"hello", "world"})

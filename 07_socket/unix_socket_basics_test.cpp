@@ -145,4 +145,3 @@ TEST(SocketPairDuplex, OnlyUnixDomainHasSocketpair) {
     EXPECT_EQ(::socketpair(AF_INET, SOCK_STREAM, 0, sv), -1);
     EXPECT_EQ(errno, EOPNOTSUPP);
 }
-

@@ -1,6 +1,7 @@
 // Tests of chapter 07 for Unix-domain sockets, part 3 (chapter07.*): passing
 // descriptors (SCM_RIGHTS), SIGPIPE, and a socket without any network.
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <netinet/in.h>
@@ -9,7 +10,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <grp.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -130,8 +130,7 @@ TEST(FdPassing, TooSmallControlBufferSetsCtruncAndClosesTheExtraFds) {
     auto [a, b] = socket_pair(SOCK_STREAM);
     auto p = kit::make_pipe();
     const std::size_t before = open_fd_count();
-    ASSERT_EQ(
-        send_fds(a.get(), {p.read.get(), p.write.get(), p.read.get(), p.write.get()}), 1);
+    ASSERT_EQ(send_fds(a.get(), {p.read.get(), p.write.get(), p.read.get(), p.write.get()}), 1);
     {
         // CMSG_SPACE(sizeof(int)) is padded to 8-byte alignment: room for 2 ints.
         auto got = recv_fds(b.get(), 1);
@@ -219,8 +218,7 @@ int unix_works_where_tcp_cannot() {
     const auto addr = ch07::inet4("127.0.0.1", 9);
     kit::Fd tcp(kit::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
     errno = 0;
-    if (::connect(tcp.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0)
-        return 12;
+    if (::connect(tcp.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return 12;
     return errno == ENETUNREACH ? 0 : 13;
 }
 
@@ -240,7 +238,8 @@ TEST(NoNetwork, UnixSocketsWorkWhereTcpToLoopbackIsUnreachable) {
 
 TEST(NoNetwork, AnOrdinaryUserGetsItsNetworkNamespaceInsideAUserNamespace) {
     const bool can_drop = kit::has_capability(CAP_SETUID) && kit::has_capability(CAP_SETGID);
-    if (::getuid() == 0 && !can_drop) GTEST_SKIP() << "root without CAP_SETUID cannot become a user";
+    if (::getuid() == 0 && !can_drop)
+        GTEST_SKIP() << "root without CAP_SETUID cannot become a user";
     auto child = kit::spawn([&] {
         if (::getuid() == 0) {  // become an ordinary user (nobody) first
             kit::check(::setgroups(0, nullptr), "setgroups");
@@ -266,4 +265,3 @@ TEST(NoNetwork, ProgramShowsUnixSocketsWorkWhereTcpIsUnreachable) {
     EXPECT_NE(r.out.find("socketpair(AF_UNIX): read \"still works\""), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("TCP connect(127.0.0.1): ENETUNREACH"), std::string::npos) << r.out;
 }
-

@@ -157,7 +157,8 @@ TEST(UnixStreamPrograms, ServerReplacesAStaleSocketButRefusesALiveServersPath) {
     // Two clients: the second server's probe connect() counts as the first.
     Background server = start_program("unix_stream_server", {guard.name(), "2"});
     const std::string first = read_line(server.out.get());
-    EXPECT_EQ(first, "bind: EADDRINUSE, but nobody listens (ECONNREFUSED): stale socket, unlinking");
+    EXPECT_EQ(first,
+              "bind: EADDRINUSE, but nobody listens (ECONNREFUSED): stale socket, unlinking");
     EXPECT_EQ(read_line(server.out.get()), "listening on " + guard.name());
 
     auto second = run_program({program_path("unix_stream_server"), guard.name()});
@@ -315,4 +316,3 @@ TEST(PeerCredentials, ProgramPrintsTheSameIdsThePeerReports) {
     EXPECT_EQ(r.out.substr(kernel + 13, r.out.find('\n', kernel) - kernel - 13),
               r.out.substr(self + 13, r.out.find('\n', self) - self - 13));
 }
-
