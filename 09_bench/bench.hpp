@@ -42,11 +42,11 @@ public:
 // One row of the tables: what is measured, never what others measured (quoted figures from
 // other benchmarks live in the report, report_text.cpp).
 struct Mechanism {
-    std::string_view name;      // the name --only takes
-    std::string_view label;     // the table's row label
-    std::size_t fixed_size = 0;  // 0: any size; else every message is exactly this big
-    bool streams = true;         // false: a ping-pong only (a counter or a flag, not a queue)
-    bool reference = false;      // a reference row, not an IPC mechanism
+    std::string_view name;        // the name --only takes
+    std::string_view label;       // the table's row label
+    std::size_t fixed_size = 0;   // 0: any size; else every message is exactly this big
+    bool streams = true;          // false: a ping-pong only (a counter or a flag, not a queue)
+    bool reference = false;       // a reference row, not an IPC mechanism
     bool needs_two_cpus = false;  // spins without ever sleeping
     std::unique_ptr<Link> (*make)(std::size_t size) = nullptr;  // null: memcpy, one process
 };

@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "kit/child.hpp"
-#include "kit_test/program.hpp"
 #include "kit/names.hpp"
+#include "kit_test/program.hpp"
 
 namespace {
 
@@ -35,9 +35,14 @@ TEST(BenchOptions, HelpPrintsUsageAndExitsZero) {
 }
 
 TEST(BenchOptions, BadOptionsPrintUsageOnStderrAndExitTwo) {
-    for (const auto& args : std::vector<std::vector<std::string>>{
-             {"--bogus"}, {"--sizes", "8"}, {"--sizes", "2M"}, {"--sizes", "1X"}, {"--cpus", "both"},
-             {"--reps", "0"}, {"--format", "xml"}, {"--budget-ms"}}) {
+    for (const auto& args : std::vector<std::vector<std::string>>{{"--bogus"},
+                                                                  {"--sizes", "8"},
+                                                                  {"--sizes", "2M"},
+                                                                  {"--sizes", "1X"},
+                                                                  {"--cpus", "both"},
+                                                                  {"--reps", "0"},
+                                                                  {"--format", "xml"},
+                                                                  {"--budget-ms"}}) {
         auto r = bench(args);
         EXPECT_TRUE(r.status.exited_with(2)) << args[0] << ": " << r.status.describe();
         EXPECT_NE(r.err.find("usage: ipc_bench"), std::string::npos) << args[0] << ": " << r.err;
@@ -48,9 +53,11 @@ TEST(BenchOptions, BadOptionsPrintUsageOnStderrAndExitTwo) {
 TEST(BenchOptions, AnUnknownMechanismListsTheValidOnes) {
     auto r = bench({"--only", "carrier-pigeon"});
     EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe();
-    for (const char* name : {"pipe", "pipe-signal", "fifo", "sysv-mq", "posix-mq", "unix-stream", "unix-dgram", "socketpair", "tcp",
-                             "udp", "shm-sem", "shm-ring", "mmap-file", "rt-signal", "eventfd", "cache-line", "memcpy"})
-        EXPECT_NE(r.err.find(std::string(" ") + name), std::string::npos) << name << " missing from: " << r.err;
+    for (const char* name : {"pipe", "pipe-signal", "fifo", "sysv-mq", "posix-mq", "unix-stream",
+                             "unix-dgram", "socketpair", "tcp", "udp", "shm-sem", "shm-ring",
+                             "mmap-file", "rt-signal", "eventfd", "cache-line", "memcpy"})
+        EXPECT_NE(r.err.find(std::string(" ") + name), std::string::npos)
+            << name << " missing from: " << r.err;
 }
 
 // Splits one CSV line (fields may be quoted, with "" for a quote inside).
@@ -59,10 +66,14 @@ std::vector<std::string> csv_fields(const std::string& line) {
     bool quoted = false;
     for (std::size_t i = 0; i < line.size(); ++i) {
         const char c = line[i];
-        if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back() += '"', ++i;
-        else if (c == '"') quoted = !quoted;
-        else if (c == ',' && !quoted) out.emplace_back();
-        else out.back() += c;
+        if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"')
+            out.back() += '"', ++i;
+        else if (c == '"')
+            quoted = !quoted;
+        else if (c == ',' && !quoted)
+            out.emplace_back();
+        else
+            out.back() += c;
     }
     return out;
 }
@@ -73,8 +84,9 @@ TEST(BenchOutput, CsvHasOneLinePerCellWithTheDocumentedColumns) {
     std::istringstream in(r.out);
     std::string line;
     std::getline(in, line);
-    EXPECT_EQ(line, "placement,cpu_a,cpu_b,mechanism,bytes,mode,rate_median,rate_min,rate_max,mb_per_s,"
-                    "p50_us,p99_us,p999_us,count,status,kernel,cpu_model,cores,virtualised,date");
+    EXPECT_EQ(line,
+              "placement,cpu_a,cpu_b,mechanism,bytes,mode,rate_median,rate_min,rate_max,mb_per_s,"
+              "p50_us,p99_us,p999_us,count,status,kernel,cpu_model,cores,virtualised,date");
     std::multiset<std::string> cells;
     while (std::getline(in, line)) {
         auto f = csv_fields(line);
@@ -83,8 +95,9 @@ TEST(BenchOutput, CsvHasOneLinePerCellWithTheDocumentedColumns) {
         cells.insert(f[3] + " " + f[4] + " " + f[5]);
     }
     // pipe: 2 sizes x 2 modes; eventfd: one 8-byte ping-pong (a counter does not stream).
-    EXPECT_EQ(cells, (std::multiset<std::string>{"pipe 100 pingpong", "pipe 100 stream", "pipe 1024 pingpong",
-                                                 "pipe 1024 stream", "eventfd 8 pingpong"}));
+    EXPECT_EQ(cells, (std::multiset<std::string>{"pipe 100 pingpong", "pipe 100 stream",
+                                                 "pipe 1024 pingpong", "pipe 1024 stream",
+                                                 "eventfd 8 pingpong"}));
 }
 
 // A small JSON reader: enough to prove the output parses and to collect the keys of objects.
@@ -93,8 +106,14 @@ struct Json {
     std::size_t i = 0;
     std::set<std::string> keys;
     int cells = 0;
-    void ws() { while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i; }
-    bool eat(char c) { ws(); if (i < s.size() && s[i] == c) return ++i, true; return false; }
+    void ws() {
+        while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    }
+    bool eat(char c) {
+        ws();
+        if (i < s.size() && s[i] == c) return ++i, true;
+        return false;
+    }
     bool string(std::string* out = nullptr) {
         if (!eat('"')) return false;
         std::string v;
@@ -120,11 +139,15 @@ struct Json {
         if (s[i] == '[') {
             ++i;
             if (eat(']')) return true;
-            do if (!value()) return false; while (eat(','));
+            do
+                if (!value()) return false;
+            while (eat(','));
             return eat(']');
         }
         const std::size_t start = i;  // a number
-        while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || std::strchr("+-.eE", s[i]))) ++i;
+        while (i < s.size() &&
+               (std::isdigit(static_cast<unsigned char>(s[i])) || std::strchr("+-.eE", s[i])))
+            ++i;
         return i > start;
     }
 };
@@ -137,8 +160,9 @@ TEST(BenchOutput, JsonParsesWithMachineSettingsAndCells) {
     ASSERT_TRUE(j.value()) << "JSON stops parsing at byte " << j.i << ":\n" << r.out;
     j.ws();
     EXPECT_EQ(j.i, r.out.size()) << "text after the JSON value";
-    for (const char* k : {"machine", "kernel", "cpu_model", "cores", "virtualised", "date", "settings", "cells",
-                          "placement", "mechanism", "bytes", "mode", "rate_median", "p50_us", "p99_us", "p999_us", "status"})
+    for (const char* k : {"machine", "kernel", "cpu_model", "cores", "virtualised", "date",
+                          "settings", "cells", "placement", "mechanism", "bytes", "mode",
+                          "rate_median", "p50_us", "p99_us", "p999_us", "status"})
         EXPECT_TRUE(j.keys.count(k)) << "no key " << k;
     EXPECT_EQ(j.cells, 4);
 }
@@ -157,13 +181,15 @@ TEST(BenchOutput, SvgChartIsWellFormedXml) {
         if (lt == std::string::npos) break;
         const std::string text = svg.substr(i, lt - i);
         for (std::size_t a = text.find('&'); a != std::string::npos; a = text.find('&', a + 1))
-            EXPECT_TRUE(text.compare(a, 4, "&lt;") == 0 || text.compare(a, 4, "&gt;") == 0 || text.compare(a, 5, "&amp;") == 0 ||
-                        text.compare(a, 6, "&apos;") == 0) << "bare & in " << text;
+            EXPECT_TRUE(text.compare(a, 4, "&lt;") == 0 || text.compare(a, 4, "&gt;") == 0 ||
+                        text.compare(a, 5, "&amp;") == 0 || text.compare(a, 6, "&apos;") == 0)
+                << "bare & in " << text;
         const std::size_t gt = svg.find('>', lt);
         ASSERT_NE(gt, std::string::npos);
         std::string tag = svg.substr(lt + 1, gt - lt - 1);
         ASSERT_EQ(tag.find('<'), std::string::npos) << "'<' inside a tag: " << tag;
-        const std::string name = tag.substr(tag[0] == '/', tag.find_first_of(" /", 1) - (tag[0] == '/'));
+        const std::string name =
+            tag.substr(tag[0] == '/', tag.find_first_of(" /", 1) - (tag[0] == '/'));
         if (tag[0] == '/') {
             ASSERT_FALSE(open.empty()) << "</" << name << "> closes nothing";
             EXPECT_EQ(open.back(), name);
@@ -190,20 +216,29 @@ TEST(BenchProgress, WithStdoutAPipeEachFinishedCellIsOneLineOnStderr) {
     for (std::string line; std::getline(err, line);)
         if (line.rfind("ipc_bench: cell ", 0) == 0) cells.push_back(line);
     ASSERT_EQ(cells.size(), 5u) << r.err;
-    EXPECT_EQ(cells.front().rfind("ipc_bench: cell 1/5 same  pipe  100 B  ping-pong: ok", 0), 0u) << cells.front();
-    EXPECT_EQ(cells.back().rfind("ipc_bench: cell 5/5 same  eventfd  8 B  ping-pong: ok", 0), 0u) << cells.back();
+    EXPECT_EQ(cells.front().rfind("ipc_bench: cell 1/5 same  pipe  100 B  ping-pong: ok", 0), 0u)
+        << cells.front();
+    EXPECT_EQ(cells.back().rfind("ipc_bench: cell 5/5 same  eventfd  8 B  ping-pong: ok", 0), 0u)
+        << cells.back();
     EXPECT_EQ(r.err.find('\r'), std::string::npos) << "a redrawn progress line went into a log";
 }
 
 // The floor is measured again right before every ping-pong cell it bounds, not once.
 TEST(BenchOutput, TheFloorIsMeasuredBeforeEveryPingPongCellItBounds) {
     if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "the cache-line floor needs two CPUs";
-    auto r = bench({"--quick", "--cpus", "cross", "--only", "pipe,eventfd,cache-line", "--format", "json"});
-    if (r.err.find("--cpus cross needs two CPUs") != std::string::npos) GTEST_SKIP() << "this process may use one CPU";
+    auto r = bench(
+        {"--quick", "--cpus", "cross", "--only", "pipe,eventfd,cache-line", "--format", "json"});
+    if (r.err.find("--cpus cross needs two CPUs") != std::string::npos)
+        GTEST_SKIP() << "this process may use one CPU";
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
-    // pipe: 2 ping-pong cells, eventfd: 1; each gets a floor run before it, plus the cache-line row's own.
-    EXPECT_NE(r.out.find("\"floors\": [\n    {\"placement\": \"cross\", \"runs\": 4, "), std::string::npos) << r.out;
+    // pipe: 2 ping-pong cells, eventfd: 1; each gets a floor run before it, plus the cache-line
+    // row's own.
+    EXPECT_NE(r.out.find("\"floors\": [\n    {\"placement\": \"cross\", \"runs\": 4, "),
+              std::string::npos)
+        << r.out;
     std::size_t floors = 0;
-    for (std::size_t at = r.err.find("  floor: ok"); at != std::string::npos; at = r.err.find("  floor: ok", at + 1)) ++floors;
+    for (std::size_t at = r.err.find("  floor: ok"); at != std::string::npos;
+         at = r.err.find("  floor: ok", at + 1))
+        ++floors;
     EXPECT_EQ(floors, 3u) << r.err;
 }

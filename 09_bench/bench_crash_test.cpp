@@ -2,7 +2,6 @@
 // object is unlinked once both sides hold it (bench_test.cpp, Cleanup); the System V queues,
 // which have no name and die at IPC_RMID, are removed by a remover process that outlives the run.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/msg.h>
 #include <sys/syscall.h>
@@ -79,23 +78,34 @@ bool wait_until(Pred done) {
 
 TEST(SysvQueueCrash, AKillNineDuringACellLeavesNoQueue) {
     kit::Child bench = kit::spawn([] {
-        const char* argv[] = {KIT_BIN_DIR "/ipc_bench", "--only", "sysv-mq", "--cpus", "same", "--reps", "1",
-                              "--budget-ms", "10000", nullptr};
+        const char* argv[] = {KIT_BIN_DIR "/ipc_bench",
+                              "--only",
+                              "sysv-mq",
+                              "--cpus",
+                              "same",
+                              "--reps",
+                              "1",
+                              "--budget-ms",
+                              "10000",
+                              nullptr};
         std::freopen("/dev/null", "w", stdout), std::freopen("/dev/null", "w", stderr);
         ::execv(argv[0], const_cast<char**>(argv));
         return 127;
     });
     // The step that matters: both queues made and carrying messages between the two children.
     std::vector<int> ids;
-    ASSERT_TRUE(wait_until([&] { return (ids = queues_in_use_by_children_of(bench.pid())).size() == 2; }))
-        << "the cell's two queues never showed up in /proc/sysvipc/msg";
+    ASSERT_TRUE(wait_until([&] {
+        return (ids = queues_in_use_by_children_of(bench.pid())).size() == 2;
+    })) << "the cell's two queues never showed up in /proc/sysvipc/msg";
     ASSERT_EQ(::kill(bench.pid(), SIGKILL), 0);
     const kit::ExitStatus st = bench.wait();
     EXPECT_TRUE(st.killed_by(SIGKILL)) << st.describe();  // no handler, no destructor ran
     const bool gone = wait_until([&] { return !exists(ids[0]) && !exists(ids[1]); });
     for (int id : ids)
-        if (exists(id)) ::msgctl(id, IPC_RMID, nullptr);  // keep the leak guard clean if the claim is false
-    EXPECT_TRUE(gone) << "msqid " << ids[0] << " or " << ids[1] << " outlived a kill -9 of ipc_bench";
+        if (exists(id))
+            ::msgctl(id, IPC_RMID, nullptr);  // keep the leak guard clean if the claim is false
+    EXPECT_TRUE(gone) << "msqid " << ids[0] << " or " << ids[1]
+                      << " outlived a kill -9 of ipc_bench";
 }
 
 // Why the queues are not simply removed once both children hold them, like every name is:
@@ -114,7 +124,8 @@ TEST(SysvQueueCrash, IpcRmidDestroysAQueueAtOnceEvenWhileItIsInUse) {
     const bool blocked = kit::wait_in_syscall(reader.pid(), SYS_msgrcv);
     ASSERT_EQ(::msgctl(id, IPC_RMID, nullptr), 0) << std::strerror(errno);
     EXPECT_TRUE(blocked) << "the reader never blocked in msgrcv";
-    EXPECT_TRUE(reader.wait().exited_with(0)) << "a receiver blocked in msgrcv did not fail with EIDRM";
+    EXPECT_TRUE(reader.wait().exited_with(0))
+        << "a receiver blocked in msgrcv did not fail with EIDRM";
     const long type = 1;
     errno = 0;
     EXPECT_EQ(::msgsnd(id, &type, 0, IPC_NOWAIT), -1);

@@ -1,8 +1,7 @@
 // bench_facts_test.cpp — the kernel facts behind the lesson's myths about speed: what a file
 // mapping, a FIFO and the shared-memory ring really are. No test here times anything.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -45,7 +44,8 @@ TEST(KernelFacts, AnOpenedFifoIsAPipeWithThePipesBuffer) {
     kit::Fd fifo(::open(path.c_str(), O_RDWR | O_CLOEXEC));  // O_RDWR: both ends, no wait (Linux)
     ASSERT_TRUE(fifo) << std::strerror(errno);
     kit::Pipe pipe = kit::make_pipe();
-    struct stat fs {}, ps {};
+    struct stat fs {
+    }, ps{};
     ASSERT_EQ(::fstat(fifo.get(), &fs), 0);
     ASSERT_EQ(::fstat(pipe.read.get(), &ps), 0);
     EXPECT_TRUE(S_ISFIFO(fs.st_mode));
@@ -61,17 +61,20 @@ TEST(KernelFacts, AShmRingReceiverWithNothingToReadSleepsInFutex) {
     kit::Child b = kit::spawn([&] {
         auto ep = link->open(Role::b, ::getppid());
         struct sigaction sa {};
-        sa.sa_sigaction = [](int, siginfo_t* info, void*) { ::_exit(info->si_syscall == SYS_futex ? 42 : 43); };
+        sa.sa_sigaction = [](int, siginfo_t* info, void*) {
+            ::_exit(info->si_syscall == SYS_futex ? 42 : 43);
+        };
         sa.sa_flags = SA_SIGINFO;
         ::sigaction(SIGSYS, &sa, nullptr);
         if (kit::forbid_system_calls(kit::OnSyscall::trap) != 0) return 3;
         std::vector<std::byte> in(100);  // allocated before: no brk/mmap below
-        ep->recv(in);  // nobody sends
+        ep->recv(in);                    // nobody sends
         return 0;
     });
     const kit::ExitStatus st = b.wait();
     if (st.exited_with(3)) GTEST_SKIP() << "this machine refuses a seccomp filter";
-    EXPECT_TRUE(st.exited_with(42)) << st.describe() << " (42: stopped in futex; 43: another system call)";
+    EXPECT_TRUE(st.exited_with(42))
+        << st.describe() << " (42: stopped in futex; 43: another system call)";
 }
 
 // "Shared memory copies nothing": the ring copies the message in at send() and out at recv().
@@ -99,11 +102,13 @@ TEST(KernelFacts, TwoPendingSigusr1AreOneSoASignalWakeUpCannotCountMessages) {
         int sig = 0;
         if (::sigwait(&set, &sig) != 0 || sig != SIGUSR1) return 3;
         const timespec now{0, 0};
-        if (::sigtimedwait(&set, nullptr, &now) != -1 || errno != EAGAIN) return 1;  // no second SIGUSR1
+        if (::sigtimedwait(&set, nullptr, &now) != -1 || errno != EAGAIN)
+            return 1;  // no second SIGUSR1
         return 0;
     });
     const kit::ExitStatus st = child.wait();
-    EXPECT_TRUE(st.ok()) << st.describe() << " (exit 1: a second SIGUSR1 was pending; sigtimedwait expected EAGAIN)";
+    EXPECT_TRUE(st.ok()) << st.describe()
+                         << " (exit 1: a second SIGUSR1 was pending; sigtimedwait expected EAGAIN)";
 }
 
 }  // namespace

@@ -25,8 +25,13 @@ Run made_up_run(double ring_p50, std::vector<double> floor_p50s) {
     Run run;
     run.sizes = {100};
     run.placements = {{"cross", 0, 1}};
-    run.rows.push_back({find_mechanism("shm-ring"), &run.placements[0], 100, pingpong_with_p50(ring_p50), {}});
-    run.rows.push_back({find_mechanism("cache-line"), &run.placements[0], 100, pingpong_with_p50(floor_p50s[0]), {}});
+    run.rows.push_back(
+        {find_mechanism("shm-ring"), &run.placements[0], 100, pingpong_with_p50(ring_p50), {}});
+    run.rows.push_back({find_mechanism("cache-line"),
+                        &run.placements[0],
+                        100,
+                        pingpong_with_p50(floor_p50s[0]),
+                        {}});
     run.floors = {Floor{std::move(floor_p50s)}};
     return run;
 }
@@ -46,8 +51,11 @@ TEST(Report, TheFloorIsTheFastestOfItsInterleavedRunsAndNothingMeasuredIsBelowIt
     EXPECT_EQ(run.floors[0].spread().median, 0.31);
     EXPECT_EQ(cells_below_the_floor(run), std::vector<std::string>{});
     const std::string out = tables(run);
-    EXPECT_NE(out.find("p50 300 ns (min; median 310 ns, max 350 ns of 3 runs between the cells)"), std::string::npos) << out;
-    EXPECT_NE(out.find("host: kept its speed (the floor's max/min is 1.17)"), std::string::npos) << out;
+    EXPECT_NE(out.find("p50 300 ns (min; median 310 ns, max 350 ns of 3 runs between the cells)"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("host: kept its speed (the floor's max/min is 1.17)"), std::string::npos)
+        << out;
     EXPECT_NE(out.find("= 2.07 x the cache-line floor"), std::string::npos) << out;
     EXPECT_EQ(out.find("FLOOR BEATEN"), std::string::npos) << out;
 }

@@ -25,7 +25,9 @@ namespace bench {
 namespace {
 
 volatile std::sig_atomic_t g_stop_signal = 0;  // the signal that asked the run to stop, or 0
-extern "C" void note_stop_signal(int sig) { g_stop_signal = sig; }
+extern "C" void note_stop_signal(int sig) {
+    g_stop_signal = sig;
+}
 constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
 
 void pin_to(int cpu) {
@@ -36,11 +38,12 @@ void pin_to(int cpu) {
 }
 
 // The body of one child: learn the peer's pid from the parent, pin, open, measure, report.
-int child(Link* link, Role role, std::size_t size, int cpu, Mode mode,
-          const Settings& s, int start_fd, int report_fd, pid_t parent) {
+int child(Link* link, Role role, std::size_t size, int cpu, Mode mode, const Settings& s,
+          int start_fd, int report_fd, pid_t parent) {
     Report r;
     try {
-        // Read first, so the parent's write always finds a reader (no SIGPIPE if a step below fails).
+        // Read first, so the parent's write always finds a reader (no SIGPIPE if a step below
+        // fails).
         pid_t peer = 0;
         if (kit::read_full(start_fd, std::as_writable_bytes(std::span(&peer, 1))) != sizeof peer)
             return 1;  // the parent gave up before starting us
@@ -107,16 +110,20 @@ Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, 
     kit::write_all(start_a.write.get(), std::as_bytes(std::span(&pid_b, 1)));
     if (b) kit::write_all(start_b.write.get(), std::as_bytes(std::span(&pid_a, 1)));
 
-    const auto deadline = Clock::now() + (s.deadline.count() ? std::chrono::milliseconds(s.deadline)
-                                                               : std::chrono::seconds(5) + 4 * (s.warmup + s.reps * s.budget));
+    const auto deadline =
+        Clock::now() + (s.deadline.count()
+                            ? std::chrono::milliseconds(s.deadline)
+                            : std::chrono::seconds(5) + 4 * (s.warmup + s.reps * s.budget));
     Report got[2];
     bool have[2] = {false, !b};
     std::string error;
     pollfd fds[2] = {{rep_a.read.get(), POLLIN, 0}, {b ? rep_b.read.get() : -1, POLLIN, 0}};
     while (!(have[0] && have[1]) && error.empty()) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (g_stop_signal || left.count() <= 0) {
-            error = g_stop_signal ? "interrupted by a signal" : "stalled: no result before the deadline, killed";
+            error = g_stop_signal ? "interrupted by a signal"
+                                  : "stalled: no result before the deadline, killed";
             break;
         }
         int n = ::poll(fds, 2, int(left.count()));
@@ -135,7 +142,8 @@ Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, 
         }
     }
     // A failed or stalled cell: kill both now (wait with no time left), then reap.
-    const auto grace = error.empty() ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(0);
+    const auto grace =
+        error.empty() ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(0);
     auto sa = a.wait(grace);
     if (b) {
         auto sb = b->wait(grace);

@@ -24,12 +24,13 @@ struct Settings {
     std::chrono::milliseconds budget{150};  // timed part of one repetition
     std::chrono::milliseconds warmup{30};
     int reps = 3;
-    std::chrono::milliseconds deadline{0};  // kill a cell after this long (0: derived from the above)
+    std::chrono::milliseconds deadline{
+        0};  // kill a cell after this long (0: derived from the above)
 };
 
 struct Measured {
-    std::string error;     // empty when every message arrived intact
-    Spread rate;           // per second: round trips (pingpong) or messages at the receiver (stream)
+    std::string error;  // empty when every message arrived intact
+    Spread rate;        // per second: round trips (pingpong) or messages at the receiver (stream)
     double p50_us = 0, p99_us = 0, p999_us = 0;  // round-trip latency (pingpong)
     std::uint64_t count = 0;  // round trips or messages measured, all repetitions
     [[nodiscard]] bool ok() const { return error.empty(); }

@@ -22,7 +22,8 @@
 namespace {
 
 constexpr std::string_view kUsage =
-    "[--quick] [--sizes LIST|all] [--cpus same|cross] [--only NAME,...] [--reps N] [--budget-ms N]\n"
+    "[--quick] [--sizes LIST|all] [--cpus same|cross] [--only NAME,...] [--reps N] [--budget-ms "
+    "N]\n"
     "       [--format table|csv|json] [--csv FILE] [--json FILE] [--svg FILE]";
 
 std::vector<std::string_view> split(std::string_view s) {
@@ -37,7 +38,8 @@ std::vector<std::string_view> split(std::string_view s) {
 
 std::size_t parse_size(std::string_view t) {  // 100, 4K, 1M (binary units)
     long unit = 1;
-    if (!t.empty() && (t.back() == 'K' || t.back() == 'M')) unit = t.back() == 'K' ? 1024 : 1 << 20, t.remove_suffix(1);
+    if (!t.empty() && (t.back() == 'K' || t.back() == 'M'))
+        unit = t.back() == 'K' ? 1024 : 1 << 20, t.remove_suffix(1);
     const long v = kit::parse_long(t, 1, 1 << 20) * unit;
     if (v < 16 || v > (1 << 20)) throw kit::UsageError{"message sizes run from 16 B to 1M"};
     return std::size_t(v);
@@ -53,7 +55,8 @@ std::vector<int> allowed_cpus() {
     return cpus;
 }
 
-void write_file(const std::string& path, void (*writer)(std::FILE*, const bench::Run&), const bench::Run& run) {
+void write_file(const std::string& path, void (*writer)(std::FILE*, const bench::Run&),
+                const bench::Run& run) {
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "w"), std::fclose);
     if (!f) throw kit::SysError(errno, "fopen " + path);
     writer(f.get(), run);
@@ -81,10 +84,12 @@ Options parse(std::span<const std::string_view> args) {
         } else if (a == "--sizes") {
             const auto v = value();
             run.sizes.clear();
-            for (auto t : split(v == "all" ? "64,256,1K,4K,16K,64K,256K,1M" : v)) run.sizes.push_back(parse_size(t));
+            for (auto t : split(v == "all" ? "64,256,1K,4K,16K,64K,256K,1M" : v))
+                run.sizes.push_back(parse_size(t));
         } else if (a == "--cpus") {
             o.cpus = value();
-            if (o.cpus != "same" && o.cpus != "cross") throw kit::UsageError{"--cpus takes same or cross"};
+            if (o.cpus != "same" && o.cpus != "cross")
+                throw kit::UsageError{"--cpus takes same or cross"};
         } else if (a == "--only") {
             for (auto name : split(value())) {
                 const auto* m = bench::find_mechanism(name);
@@ -128,8 +133,10 @@ int main(int argc, char** argv) {
         bench::Run& run = o.run;
         const auto cpu = allowed_cpus();
         if (o.cpus != "cross") run.placements.push_back({"same", cpu[0], cpu[0]});
-        if (o.cpus != "same" && cpu.size() >= 2) run.placements.push_back({"cross", cpu[0], cpu[1]});
-        if (run.placements.empty()) throw kit::UsageError{"--cpus cross needs two CPUs; this process may use one"};
+        if (o.cpus != "same" && cpu.size() >= 2)
+            run.placements.push_back({"cross", cpu[0], cpu[1]});
+        if (run.placements.empty())
+            throw kit::UsageError{"--cpus cross needs two CPUs; this process may use one"};
         run.placements.shrink_to_fit();  // rows point into it from here on
         run.machine = bench::describe_machine();
 
@@ -140,7 +147,8 @@ int main(int argc, char** argv) {
         std::vector<Cell> cells;
         for (const auto& p : run.placements)
             for (const auto* m : todo) {
-                if (m->needs_two_cpus && p.cpu_a == p.cpu_b) continue;  // a spin on one CPU waits out time slices
+                if (m->needs_two_cpus && p.cpu_a == p.cpu_b)
+                    continue;  // a spin on one CPU waits out time slices
                 for (std::size_t s : run.sizes) {
                     run.rows.push_back({m, &p, s, {}, {}});
                     if (m->fixed_size && s != run.sizes.front()) continue;
@@ -166,25 +174,28 @@ int main(int argc, char** argv) {
         floor_settings.budget = std::min(floor_settings.budget, std::chrono::milliseconds(20));
         floor_settings.warmup = std::min(floor_settings.warmup, std::chrono::milliseconds(5));
         bench::stop_cells_on_signals();  // Ctrl-C: the cell under way cleans up, then we end
-        // On a terminal one progress line redraws itself; into a pipe or file (a CI log) stdout says
-        // nothing until the end, so stderr gets one line per finished cell instead.
+        // On a terminal one progress line redraws itself; into a pipe or file (a CI log) stdout
+        // says nothing until the end, so stderr gets one line per finished cell instead.
         const bool on_terminal = ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO);
         const bool log_cells = !::isatty(STDOUT_FILENO);
         std::size_t failed = 0, done = 0;
         for (const Cell& c : cells) {
             bench::Row& r = run.rows[c.row];
             const bool pp = c.mode == bench::Mode::pingpong;
-            const std::string what = r.where->name + "  " + std::string(r.mech->name) + "  " +
-                                     bench::size_name(r.mech->fixed_size ? r.mech->fixed_size : r.size) +
-                                     (c.floor ? "  floor" : pp ? "  ping-pong" : "  stream");
+            const std::string what =
+                r.where->name + "  " + std::string(r.mech->name) + "  " +
+                bench::size_name(r.mech->fixed_size ? r.mech->fixed_size : r.size) +
+                (c.floor ? "  floor"
+                 : pp    ? "  ping-pong"
+                         : "  stream");
             if (on_terminal) std::fprintf(stderr, "\r%-70s", (what + " ...").c_str());
-            const bench::Measured m =
-                bench::run_cell(*r.mech, r.size, *r.where, c.mode, c.floor ? floor_settings : run.settings);
+            const bench::Measured m = bench::run_cell(*r.mech, r.size, *r.where, c.mode,
+                                                      c.floor ? floor_settings : run.settings);
             bench::raise_if_interrupted();
             failed += !m.ok();
             if (log_cells)
-                std::fprintf(stderr, "ipc_bench: cell %zu/%zu %s: %s\n", ++done, cells.size(), what.c_str(),
-                             m.ok() ? "ok" : ("FAILED: " + m.error).c_str());
+                std::fprintf(stderr, "ipc_bench: cell %zu/%zu %s: %s\n", ++done, cells.size(),
+                             what.c_str(), m.ok() ? "ok" : ("FAILED: " + m.error).c_str());
             const std::size_t at = std::size_t(r.where - run.placements.data());
             if (r.mech->name == "cache-line" && m.ok()) run.floors[at].p50_us.push_back(m.p50_us);
             if (!c.floor) (pp ? r.pingpong : r.stream) = m;
@@ -193,12 +204,16 @@ int main(int argc, char** argv) {
         for (auto& r : run.rows)
             if (r.mech->fixed_size && r.size != run.sizes.front())
                 for (const auto& first : run.rows)
-                    if (first.mech == r.mech && first.where == r.where && first.size == run.sizes.front())
+                    if (first.mech == r.mech && first.where == r.where &&
+                        first.size == run.sizes.front())
                         r.pingpong = first.pingpong, r.stream = first.stream;
         if (on_terminal) std::fprintf(stderr, "\r%-70s\r", "");
-        if (o.format == "csv") bench::write_csv(stdout, run);
-        else if (o.format == "json") bench::write_json(stdout, run);
-        else bench::print_tables(stdout, run);
+        if (o.format == "csv")
+            bench::write_csv(stdout, run);
+        else if (o.format == "json")
+            bench::write_json(stdout, run);
+        else
+            bench::print_tables(stdout, run);
         if (!o.csv.empty()) write_file(o.csv, bench::write_csv, run);
         if (!o.json.empty()) write_file(o.json, bench::write_json, run);
         if (!o.svg.empty()) write_file(o.svg, bench::write_svg, run);

@@ -35,7 +35,8 @@ struct Floor {
     [[nodiscard]] Spread spread() const { return bench::spread(p50_us); }
     [[nodiscard]] bool measured() const { return !p50_us.empty(); }
 };
-inline constexpr double kHostChangedSpread = 1.5;  // floor max/min above this: the host changed speed
+inline constexpr double kHostChangedSpread =
+    1.5;  // floor max/min above this: the host changed speed
 
 struct Run {
     Machine machine;

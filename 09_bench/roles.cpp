@@ -16,12 +16,15 @@
 namespace bench {
 namespace {
 
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(Clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 // A message body: 256 distinct bytes, then copies of them (quick to make even for 64 MiB).
 std::vector<std::byte> filled(std::size_t size) {
     std::vector<std::byte> v(size);
-    for (std::size_t i = 0; i < std::min<std::size_t>(size, 256); ++i) v[i] = std::byte((i * 131 + 7) & 0xff);
+    for (std::size_t i = 0; i < std::min<std::size_t>(size, 256); ++i)
+        v[i] = std::byte((i * 131 + 7) & 0xff);
     for (std::size_t done = 256; done < size; done *= 2)
         std::memcpy(v.data() + done, v.data(), std::min(done, size - done));
     return v;
@@ -43,7 +46,8 @@ void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
         verify(in, seq++);
     };
     const auto warm = Clock::now();
-    do exchange(); while (Clock::now() - warm < s.warmup);  // the first one is the handshake
+    do exchange();
+    while (Clock::now() - warm < s.warmup);  // the first one is the handshake
     for (; r.reps < s.reps; ++r.reps) {
         const auto start = Clock::now();
         auto last = start;
@@ -52,7 +56,8 @@ void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
             exchange();
             const auto t = Clock::now();
             samples[k++] = std::uint32_t(std::min<std::int64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(t - last).count(), UINT32_MAX));
+                std::chrono::duration_cast<std::chrono::nanoseconds>(t - last).count(),
+                UINT32_MAX));
             last = t;
             ++n;
         } while (last - start < s.budget && k < kMaxSamples);

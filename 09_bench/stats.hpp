@@ -15,7 +15,8 @@ namespace bench {
 template <class T>
 [[nodiscard]] T percentile_sorted(std::span<const T> sorted, double p) {
     if (sorted.empty()) return T{};
-    // The epsilon keeps 99.9 % of 1000 at rank 999: in binary, 99.9 / 100 * 1000 is 999.0000000000001.
+    // The epsilon keeps 99.9 % of 1000 at rank 999: in binary, 99.9 / 100 * 1000 is
+    // 999.0000000000001.
     auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * double(sorted.size()) - 1e-9));
     rank = std::clamp<std::size_t>(rank, 1, sorted.size());
     return sorted[rank - 1];

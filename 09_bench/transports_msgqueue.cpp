@@ -29,7 +29,8 @@ std::size_t limit_from(const char* path, std::size_t fallback) {
 
 class SysvEndpoint final : public Endpoint {
 public:
-    SysvEndpoint(int tx, int rx, std::size_t piece) : tx_(tx), rx_(rx), piece_(piece), buf_(sizeof(long) + piece) {}
+    SysvEndpoint(int tx, int rx, std::size_t piece)
+        : tx_(tx), rx_(rx), piece_(piece), buf_(sizeof(long) + piece) {}
     void send(std::span<const std::byte> msg) override {
         send_pieces(msg, piece_, [&](std::span<const std::byte> p) {
             const long type = 1;  // msgsnd wants a positive type first, then the bytes
@@ -45,7 +46,8 @@ public:
             ssize_t n = ::msgrcv(rx_, buf_.data(), piece_, 0, 0);
             if (n == -1 && errno == EINTR) continue;
             kit::check(n, "msgrcv");
-            if (std::size_t(n) > msg.size() - off) throw std::runtime_error("msgrcv: oversized piece");
+            if (std::size_t(n) > msg.size() - off)
+                throw std::runtime_error("msgrcv: oversized piece");
             std::memcpy(msg.data() + off, buf_.data() + sizeof(long), std::size_t(n));
             off += std::size_t(n);
         }
@@ -67,13 +69,15 @@ private:
 // both queues out with IPC_RMID.
 class SysvLink final : public Link {
 public:
-    explicit SysvLink(std::size_t size) : piece_(std::min(size, limit_from("/proc/sys/kernel/msgmax", 8192))) {
+    explicit SysvLink(std::size_t size)
+        : piece_(std::min(size, limit_from("/proc/sys/kernel/msgmax", 8192))) {
         ab_.emplace(kit::msg_guard(kit::check(::msgget(IPC_PRIVATE, 0600), "msgget")));
         ba_.emplace(kit::msg_guard(kit::check(::msgget(IPC_PRIVATE, 0600), "msgget")));
         kit::Pipe alive = kit::make_pipe();
         remover_ = kit::check(::fork(), "fork");
         if (remover_ == 0) {
-            ::signal(SIGINT, SIG_IGN), ::signal(SIGHUP, SIG_IGN);  // a terminal's Ctrl-C reaches the whole group
+            ::signal(SIGINT, SIG_IGN),
+                ::signal(SIGHUP, SIG_IGN);    // a terminal's Ctrl-C reaches the whole group
             const int fd = alive.read.get();  // hold nothing else: no other pipe waits for our exit
             if (fd > 3) ::close_range(3, unsigned(fd) - 1, 0);
             ::close_range(unsigned(fd) + 1, ~0U, 0);
@@ -114,7 +118,8 @@ private:
 
 class PosixEndpoint final : public Endpoint {
 public:
-    PosixEndpoint(mqd_t tx, mqd_t rx, std::size_t piece) : tx_(tx), rx_(rx), piece_(piece), buf_(piece) {}
+    PosixEndpoint(mqd_t tx, mqd_t rx, std::size_t piece)
+        : tx_(tx), rx_(rx), piece_(piece), buf_(piece) {}
     void send(std::span<const std::byte> msg) override {
         send_pieces(msg, piece_, [&](std::span<const std::byte> p) {
             while (::mq_send(tx_, reinterpret_cast<const char*>(p.data()), p.size(), 0) == -1) {
@@ -125,10 +130,12 @@ public:
     void recv(std::span<std::byte> msg) override {
         for (std::size_t off = 0; off < msg.size();) {
             // mq_receive needs a buffer of at least mq_msgsize; receive there, then place it.
-            ssize_t n = ::mq_receive(rx_, reinterpret_cast<char*>(buf_.data()), buf_.size(), nullptr);
+            ssize_t n =
+                ::mq_receive(rx_, reinterpret_cast<char*>(buf_.data()), buf_.size(), nullptr);
             if (n == -1 && errno == EINTR) continue;
             kit::check(n, "mq_receive");
-            if (std::size_t(n) > msg.size() - off) throw std::runtime_error("mq_receive: oversized piece");
+            if (std::size_t(n) > msg.size() - off)
+                throw std::runtime_error("mq_receive: oversized piece");
             std::memcpy(msg.data() + off, buf_.data(), std::size_t(n));
             off += std::size_t(n);
         }
@@ -148,11 +155,13 @@ public:
     explicit PosixLink(std::size_t size)
         : piece_(std::min(size, limit_from("/proc/sys/fs/mqueue/msgsize_max", 8192))) {
         mq_attr attr{};
-        attr.mq_maxmsg = std::min(10L, kit::read_long_file("/proc/sys/fs/mqueue/msg_max").value_or(10));
+        attr.mq_maxmsg =
+            std::min(10L, kit::read_long_file("/proc/sys/fs/mqueue/msg_max").value_or(10));
         attr.mq_msgsize = long(piece_);
         for (mqd_t* q : {&ab_, &ba_}) {
             auto name = kit::mq_unlink_guard(kit::unique_posix_name("bench-mq"));
-            if ((*q = ::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &attr)) == mqd_t(-1)) {
+            if ((*q = ::mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600,
+                                &attr)) == mqd_t(-1)) {
                 const int err = errno;
                 if (q != &ab_) ::mq_close(ab_);  // no destructor runs for a constructor that throws
                 throw kit::SysError(err, "mq_open");
@@ -177,7 +186,11 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Link> make_sysv_mq(std::size_t size) { return std::make_unique<SysvLink>(size); }
-std::unique_ptr<Link> make_posix_mq(std::size_t size) { return std::make_unique<PosixLink>(size); }
+std::unique_ptr<Link> make_sysv_mq(std::size_t size) {
+    return std::make_unique<SysvLink>(size);
+}
+std::unique_ptr<Link> make_posix_mq(std::size_t size) {
+    return std::make_unique<PosixLink>(size);
+}
 
 }  // namespace bench

@@ -42,8 +42,11 @@ private:
 class SignalPipeEndpoint final : public Endpoint {
 public:
     SignalPipeEndpoint(kit::Fd rx, kit::Fd tx, pid_t peer)
-        : rx_(std::move(rx)), tx_(std::move(tx)), peer_(peer),
-          capacity_(std::size_t(kit::check(::fcntl(tx_.get(), F_GETPIPE_SZ), "fcntl F_GETPIPE_SZ"))) {
+        : rx_(std::move(rx)),
+          tx_(std::move(tx)),
+          peer_(peer),
+          capacity_(
+              std::size_t(kit::check(::fcntl(tx_.get(), F_GETPIPE_SZ), "fcntl F_GETPIPE_SZ"))) {
         sigemptyset(&wake_);
         sigaddset(&wake_, SIGUSR1);
     }
@@ -55,7 +58,8 @@ public:
     void recv(std::span<std::byte> msg) override {
         int sig = 0;
         kit::check_err(::sigwait(&wake_, &sig), "sigwait");  // SIGUSR1 is blocked: it waits here
-        if (kit::read_full(rx_.get(), msg) != msg.size()) throw std::runtime_error("the peer closed the pipe mid-message");
+        if (kit::read_full(rx_.get(), msg) != msg.size())
+            throw std::runtime_error("the peer closed the pipe mid-message");
     }
 
 private:
@@ -82,10 +86,12 @@ public:
     std::unique_ptr<Endpoint> open(Role role, pid_t peer) override {
         if (role == Role::a) {
             ab_.read.reset(), ba_.write.reset();
-            return std::make_unique<SignalPipeEndpoint>(std::move(ba_.read), std::move(ab_.write), peer);
+            return std::make_unique<SignalPipeEndpoint>(std::move(ba_.read), std::move(ab_.write),
+                                                        peer);
         }
         ab_.write.reset(), ba_.read.reset();
-        return std::make_unique<SignalPipeEndpoint>(std::move(ab_.read), std::move(ba_.write), peer);
+        return std::make_unique<SignalPipeEndpoint>(std::move(ab_.read), std::move(ba_.write),
+                                                    peer);
     }
 
 private:
@@ -117,13 +123,20 @@ public:
     }
 
 private:
-    kit::NameGuard ab_, ba_;  // b unlinks them once both are open; the parent's guards cover a failure
+    kit::NameGuard ab_,
+        ba_;  // b unlinks them once both are open; the parent's guards cover a failure
 };
 
 }  // namespace
 
-std::unique_ptr<Link> make_pipe(std::size_t) { return std::make_unique<PipeLink>(); }
-std::unique_ptr<Link> make_pipe_signal(std::size_t) { return std::make_unique<SignalPipeLink>(); }
-std::unique_ptr<Link> make_fifo(std::size_t) { return std::make_unique<FifoLink>(); }
+std::unique_ptr<Link> make_pipe(std::size_t) {
+    return std::make_unique<PipeLink>();
+}
+std::unique_ptr<Link> make_pipe_signal(std::size_t) {
+    return std::make_unique<SignalPipeLink>();
+}
+std::unique_ptr<Link> make_fifo(std::size_t) {
+    return std::make_unique<FifoLink>();
+}
 
 }  // namespace bench

@@ -32,12 +32,13 @@ constexpr std::uint32_t kRingBytes = 1u << 20;  // a power of two: positions wra
 // Spin only while the peer last ran on another CPU (the kernel's optimistic spinning asks the
 // same question: is the lock owner running elsewhere?). Sharing our CPU, the peer cannot run
 // while we spin, so we go straight to the futex.
-constexpr int kSpins = 2048;  // pauses before sleeping: their cost depends on the CPU (ring_spin_budget)
+constexpr int kSpins =
+    2048;  // pauses before sleeping: their cost depends on the CPU (ring_spin_budget)
 struct Ring {
     alignas(64) std::atomic<std::uint32_t> head;  // bytes consumed (written by the consumer)
     alignas(64) std::atomic<std::uint32_t> tail;  // bytes produced (written by the producer)
-    alignas(64) std::atomic<std::uint32_t> consumer_sleeps;  // 1 while it may sleep on tail
-    alignas(64) std::atomic<std::uint32_t> producer_sleeps;  // 1 while it may sleep on head
+    alignas(64) std::atomic<std::uint32_t> consumer_sleeps;   // 1 while it may sleep on tail
+    alignas(64) std::atomic<std::uint32_t> producer_sleeps;   // 1 while it may sleep on head
     alignas(64) std::atomic<int> producer_cpu, consumer_cpu;  // where each side last waited, + 1
     alignas(64) std::byte data[kRingBytes];
 };
@@ -45,14 +46,15 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 
 long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t val) {
     // Not FUTEX_PRIVATE_FLAG: the word lives in memory shared between processes.
-    return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, val, nullptr, nullptr, 0);
+    return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, val, nullptr, nullptr,
+                     0);
 }
 
 // Waits until `word` differs from `seen`: spin first if the peer is on another CPU (it may be
 // about to publish), then raise our own sleeping flag and sleep on the futex. Only the waiter
 // writes its flag, so a publisher can never clear an announcement it has not answered.
-void wait_while(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleeps, std::uint32_t seen,
-                int my_cpu, const std::atomic<int>& peer_cpu) {
+void wait_while(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleeps,
+                std::uint32_t seen, int my_cpu, const std::atomic<int>& peer_cpu) {
     if (peer_cpu.load(std::memory_order_relaxed) != my_cpu) {
         for (int i = 0; i < kSpins; ++i) {
             if (word.load(std::memory_order_acquire) != seen) return;
@@ -69,7 +71,8 @@ void wait_while(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sl
 }
 
 // Stores the new position, and wakes the peer if it has said it may be asleep.
-void publish(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleeps, std::uint32_t value) {
+void publish(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleeps,
+             std::uint32_t value) {
     word.store(value, std::memory_order_seq_cst);
     if (sleeps.load(std::memory_order_seq_cst))  // only then pay for a system call
         kit::check(futex(&word, FUTEX_WAKE, 1), "futex wake");
@@ -98,7 +101,8 @@ public:
         while (!msg.empty()) {
             // Read the consumer's line only when our cached view says full: each read of a line
             // the other CPU writes is a cache miss.
-            if (tail_ - peer_head_ == kRingBytes) peer_head_ = r.head.load(std::memory_order_acquire);
+            if (tail_ - peer_head_ == kRingBytes)
+                peer_head_ = r.head.load(std::memory_order_acquire);
             const std::uint32_t head = peer_head_;
             if (tail_ - head == kRingBytes) {
                 flush();
@@ -106,11 +110,13 @@ public:
                 continue;
             }
             const std::uint32_t at = tail_ % kRingBytes;
-            const std::size_t n = std::min<std::size_t>({msg.size(), kRingBytes - (tail_ - head), kRingBytes - at});
+            const std::size_t n =
+                std::min<std::size_t>({msg.size(), kRingBytes - (tail_ - head), kRingBytes - at});
             std::memcpy(r.data + at, msg.data(), n);
             tail_ += std::uint32_t(n);
             msg = msg.subspan(n);
-            if (tail_ - published_tail_ >= kPublishBytes) publish(r.tail, r.consumer_sleeps, published_tail_ = tail_);
+            if (tail_ - published_tail_ >= kPublishBytes)
+                publish(r.tail, r.consumer_sleeps, published_tail_ = tail_);
         }
     }
     void recv(std::span<std::byte> msg) override {
@@ -124,19 +130,23 @@ public:
                 continue;
             }
             const std::uint32_t at = head_ % kRingBytes;
-            const std::size_t n = std::min<std::size_t>({msg.size(), tail - head_, kRingBytes - at});
+            const std::size_t n =
+                std::min<std::size_t>({msg.size(), tail - head_, kRingBytes - at});
             std::memcpy(msg.data(), r.data + at, n);
             head_ += std::uint32_t(n);
             msg = msg.subspan(n);
-            if (head_ - published_head_ >= kPublishBytes) publish(r.head, r.producer_sleeps, published_head_ = head_);
+            if (head_ - published_head_ >= kPublishBytes)
+                publish(r.head, r.producer_sleeps, published_head_ = head_);
         }
     }
 
 private:
     // Publishes what this side has produced on tx and consumed on rx but not yet told.
     void flush() {
-        if (tail_ != published_tail_) publish(tx_->tail, tx_->consumer_sleeps, published_tail_ = tail_);
-        if (head_ != published_head_) publish(rx_->head, rx_->producer_sleeps, published_head_ = head_);
+        if (tail_ != published_tail_)
+            publish(tx_->tail, tx_->consumer_sleeps, published_tail_ = tail_);
+        if (head_ != published_head_)
+            publish(rx_->head, rx_->producer_sleeps, published_head_ = head_);
     }
 
     // Where this process runs now (+1, so 0 means unknown), written where the peer looks: as
@@ -168,7 +178,8 @@ public:
     }
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
         Ring* ab = std::launder(reinterpret_cast<Ring*>(map_.data()));
-        return role == Role::a ? std::make_unique<RingEndpoint>(ab, ab + 1) : std::make_unique<RingEndpoint>(ab + 1, ab);
+        return role == Role::a ? std::make_unique<RingEndpoint>(ab, ab + 1)
+                               : std::make_unique<RingEndpoint>(ab + 1, ab);
     }
 
 private:
@@ -196,15 +207,18 @@ SpinBudget ring_spin_budget() {
 // inherit the mapping through fork, so no name outlives the setup, even if the run is killed.
 std::unique_ptr<Link> make_shm_ring(std::size_t) {
     auto name = kit::shm_unlink_guard(kit::unique_posix_name("bench-ring"));
-    kit::Fd fd = sized(kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), "shm_open"),
-                       2 * sizeof(Ring));
+    kit::Fd fd =
+        sized(kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600),
+                         "shm_open"),
+              2 * sizeof(Ring));
     return std::make_unique<RingLink>(std::move(fd));
 }
 
 std::unique_ptr<Link> make_mmap_file(std::size_t) {
     auto path = kit::unlink_guard(kit::unique_temp_path("bench-ring.map"));
-    kit::Fd fd = sized(kit::check(::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), "open"),
-                       2 * sizeof(Ring));
+    kit::Fd fd =
+        sized(kit::check(::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), "open"),
+              2 * sizeof(Ring));
     return std::make_unique<RingLink>(std::move(fd));
 }
 

@@ -48,7 +48,8 @@ public:
     void recv(std::span<std::byte> msg) override {
         for (std::size_t off = 0; off < msg.size(); off += kSlotBytes) {
             sem_wait_intr(&rx_->full);
-            std::memcpy(msg.data() + off, rx_->slot[take_++ % kSlots], std::min(kSlotBytes, msg.size() - off));
+            std::memcpy(msg.data() + off, rx_->slot[take_++ % kSlots],
+                        std::min(kSlotBytes, msg.size() - off));
             kit::check(::sem_post(&rx_->empty), "sem_post");
         }
     }
@@ -67,7 +68,8 @@ public:
         }
     }
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
-        return role == Role::a ? std::make_unique<SemEndpoint>(ab(), ba()) : std::make_unique<SemEndpoint>(ba(), ab());
+        return role == Role::a ? std::make_unique<SemEndpoint>(ab(), ba())
+                               : std::make_unique<SemEndpoint>(ba(), ab());
     }
 
 private:
@@ -109,7 +111,8 @@ public:
     }
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
         Line* ab = std::launder(reinterpret_cast<Line*>(map_.data()));
-        return role == Role::a ? std::make_unique<LineEndpoint>(ab, ab + 1) : std::make_unique<LineEndpoint>(ab + 1, ab);
+        return role == Role::a ? std::make_unique<LineEndpoint>(ab, ab + 1)
+                               : std::make_unique<LineEndpoint>(ab + 1, ab);
     }
 
 private:
@@ -123,9 +126,12 @@ private:
 std::unique_ptr<Link> make_shm_sem(std::size_t) {
     auto name = kit::shm_unlink_guard(kit::unique_posix_name("bench-sem"));
     return std::make_unique<SemLink>(
-        sized(kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), "shm_open"),
+        sized(kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600),
+                         "shm_open"),
               2 * sizeof(SemChannel)));
 }
-std::unique_ptr<Link> make_cache_line(std::size_t) { return std::make_unique<LineLink>(); }
+std::unique_ptr<Link> make_cache_line(std::size_t) {
+    return std::make_unique<LineLink>();
+}
 
 }  // namespace bench

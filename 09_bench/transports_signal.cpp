@@ -22,8 +22,12 @@
 namespace bench {
 namespace {
 
-int data_signal() { return SIGRTMIN; }
-int credit_signal() { return SIGRTMIN + 1; }
+int data_signal() {
+    return SIGRTMIN;
+}
+int credit_signal() {
+    return SIGRTMIN + 1;
+}
 
 std::uint64_t wait_for(int sig) {
     sigset_t set;
@@ -79,7 +83,9 @@ public:
     ~SignalLink() override { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
     SignalLink(const SignalLink&) = delete;
     SignalLink& operator=(const SignalLink&) = delete;
-    std::unique_ptr<Endpoint> open(Role, pid_t peer) override { return std::make_unique<SignalEndpoint>(peer); }
+    std::unique_ptr<Endpoint> open(Role, pid_t peer) override {
+        return std::make_unique<SignalEndpoint>(peer);
+    }
 
 private:
     sigset_t old_;
@@ -92,7 +98,8 @@ public:
         std::uint64_t value = 0;
         std::memcpy(&value, msg.data(), sizeof value);
         if (value >= UINT64_MAX - 1) throw std::runtime_error("eventfd: value out of range");
-        kit::write_all(tx_.get(), std::as_bytes(std::span(&++value, 1)));  // +1: adding 0 wakes no one
+        kit::write_all(tx_.get(),
+                       std::as_bytes(std::span(&++value, 1)));  // +1: adding 0 wakes no one
     }
     void recv(std::span<std::byte> msg) override {
         std::uint64_t value = 0;
@@ -109,9 +116,11 @@ private:
 class EventfdLink final : public Link {
 public:
     EventfdLink()
-        : ab_(kit::check(::eventfd(0, EFD_CLOEXEC), "eventfd")), ba_(kit::check(::eventfd(0, EFD_CLOEXEC), "eventfd")) {}
+        : ab_(kit::check(::eventfd(0, EFD_CLOEXEC), "eventfd")),
+          ba_(kit::check(::eventfd(0, EFD_CLOEXEC), "eventfd")) {}
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
-        if (role == Role::a) return std::make_unique<EventfdEndpoint>(std::move(ab_), std::move(ba_));
+        if (role == Role::a)
+            return std::make_unique<EventfdEndpoint>(std::move(ab_), std::move(ba_));
         return std::make_unique<EventfdEndpoint>(std::move(ba_), std::move(ab_));
     }
 
@@ -121,7 +130,11 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Link> make_rt_signal(std::size_t) { return std::make_unique<SignalLink>(); }
-std::unique_ptr<Link> make_eventfd(std::size_t) { return std::make_unique<EventfdLink>(); }
+std::unique_ptr<Link> make_rt_signal(std::size_t) {
+    return std::make_unique<SignalLink>();
+}
+std::unique_ptr<Link> make_eventfd(std::size_t) {
+    return std::make_unique<EventfdLink>();
+}
 
 }  // namespace bench

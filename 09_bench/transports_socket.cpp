@@ -72,13 +72,16 @@ public:
         send_pieces(msg, piece_, [&](std::span<const std::byte> p) {
             while (credit_ && credits_.sender_must_wait()) {  // UDP drops what does not fit
                 char c;
-                if (::recv(credit_.get(), &c, 1, 0) != -1) credits_.on_credit();
-                else if (errno != EINTR) throw kit::SysError(errno, "recv");
+                if (::recv(credit_.get(), &c, 1, 0) != -1)
+                    credits_.on_credit();
+                else if (errno != EINTR)
+                    throw kit::SysError(errno, "recv");
             }
             ssize_t n;
             while ((n = ::send(data_.get(), p.data(), p.size(), 0)) == -1 && errno == EINTR) {
             }
-            if (kit::check(n, "send") != ssize_t(p.size())) throw std::runtime_error("send: datagram cut");
+            if (kit::check(n, "send") != ssize_t(p.size()))
+                throw std::runtime_error("send: datagram cut");
             ++credits_.sent;
         });
     }
@@ -87,7 +90,8 @@ public:
             const std::size_t want = std::min(piece_, msg.size() - off);
             ssize_t n = ::recv(data_.get(), msg.data() + off, want, 0);
             if (n == -1 && errno == EINTR) continue;
-            if (kit::check(n, "recv") != ssize_t(want)) throw std::runtime_error("recv: datagram of the wrong size");
+            if (kit::check(n, "recv") != ssize_t(want))
+                throw std::runtime_error("recv: datagram of the wrong size");
             off += want;
             if (credit_ && credits_.receiver_owes_credit()) {
                 const char c = 'c';
@@ -106,11 +110,17 @@ private:
 class DgramLink final : public Link {
 public:
     DgramLink(kit::Fd a, kit::Fd b, kit::Fd ca, kit::Fd cb, std::size_t piece, std::uint64_t window)
-        : a_(std::move(a)), b_(std::move(b)), ca_(std::move(ca)), cb_(std::move(cb)), piece_(piece), window_(window) {}
+        : a_(std::move(a)),
+          b_(std::move(b)),
+          ca_(std::move(ca)),
+          cb_(std::move(cb)),
+          piece_(piece),
+          window_(window) {}
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
         const bool is_a = role == Role::a;
         (is_a ? b_ : a_).reset(), (is_a ? cb_ : ca_).reset();
-        return std::make_unique<DgramEndpoint>(std::move(is_a ? a_ : b_), std::move(is_a ? ca_ : cb_), piece_, window_);
+        return std::make_unique<DgramEndpoint>(std::move(is_a ? a_ : b_),
+                                               std::move(is_a ? ca_ : cb_), piece_, window_);
     }
 
 private:
@@ -139,23 +149,28 @@ std::unique_ptr<Link> make_socketpair(std::size_t) {
 
 std::unique_ptr<Link> make_unix_stream(std::size_t) {
     auto path = kit::unlink_guard(kit::unique_temp_path("bench.sock"));  // gone once connected
-    kit::Fd listener = make_socket(AF_UNIX, SOCK_STREAM), client = make_socket(AF_UNIX, SOCK_STREAM);
+    kit::Fd listener = make_socket(AF_UNIX, SOCK_STREAM),
+            client = make_socket(AF_UNIX, SOCK_STREAM);
     bind_to(listener.get(), unix_address(path.name()));
     kit::check(::listen(listener.get(), 1), "listen");
     connect_to(client.get(), unix_address(path.name()));
-    kit::Fd server(kit::check(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC), "accept4"));
+    kit::Fd server(
+        kit::check(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC), "accept4"));
     return std::make_unique<PairLink>(std::move(client), std::move(server));
 }
 
 std::unique_ptr<Link> make_tcp(std::size_t) {
-    kit::Fd listener = make_socket(AF_INET, SOCK_STREAM), client = make_socket(AF_INET, SOCK_STREAM);
+    kit::Fd listener = make_socket(AF_INET, SOCK_STREAM),
+            client = make_socket(AF_INET, SOCK_STREAM);
     bind_to(listener.get(), loopback_any_port());
     kit::check(::listen(listener.get(), 1), "listen");
     connect_to(client.get(), bound_address(listener.get()));
-    kit::Fd server(kit::check(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC), "accept4"));
+    kit::Fd server(
+        kit::check(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC), "accept4"));
     const int one = 1;  // send small messages at once instead of waiting to coalesce (Nagle)
     for (int fd : {client.get(), server.get()})
-        kit::check(::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), "setsockopt TCP_NODELAY");
+        kit::check(::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one),
+                   "setsockopt TCP_NODELAY");
     return std::make_unique<PairLink>(std::move(client), std::move(server));
 }
 
@@ -175,9 +190,11 @@ std::unique_ptr<Link> make_unix_dgram(std::size_t size) {
 std::unique_ptr<Link> make_udp(std::size_t size) {
     auto [a, b] = udp_pair();
     auto [ca, cb] = udp_pair();
-    const std::size_t piece = std::min<std::size_t>(size, 60 << 10);  // under UDP's 65507-byte limit
+    const std::size_t piece =
+        std::min<std::size_t>(size, 60 << 10);  // under UDP's 65507-byte limit
     const std::uint64_t window = std::clamp<std::uint64_t>((64 << 10) / (piece + 1024), 2, 64);
-    return std::make_unique<DgramLink>(std::move(a), std::move(b), std::move(ca), std::move(cb), piece, window);
+    return std::make_unique<DgramLink>(std::move(a), std::move(b), std::move(ca), std::move(cb),
+                                       piece, window);
 }
 
 }  // namespace bench
