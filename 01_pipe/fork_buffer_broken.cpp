@@ -25,7 +25,7 @@
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        std::printf("parent: about to fork\n");  // BUG: maybe still in the buffer ...
+        std::printf("parent: about to fork\n");    // BUG: maybe still in the buffer ...
         pid_t pid = kit::check(::fork(), "fork");  // ... which fork() copies
         if (pid == 0) {
             std::printf("child: hello\n");

@@ -15,8 +15,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -38,7 +38,8 @@ std::string run_on_a_terminal(const std::string& path) {
     kit::Fd master(kit::check(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), "posix_openpt"));
     kit::check(::grantpt(master.get()), "grantpt");
     kit::check(::unlockpt(master.get()), "unlockpt");
-    const std::string slave = kit::check(::ptsname(master.get()), static_cast<char*>(nullptr), "ptsname");
+    const std::string slave =
+        kit::check(::ptsname(master.get()), static_cast<char*>(nullptr), "ptsname");
     auto child = kit::spawn([&] {
         kit::check(::setsid(), "setsid");
         kit::Fd tty(kit::check(::open(slave.c_str(), O_RDWR), "open pts"));
@@ -74,7 +75,8 @@ std::size_t count_of(const std::string& text, const std::string& line) {
 // ---- basics ---------------------------------------------------------------
 
 TEST(PipeBasics, ParentToChildDeliversTheBytesThenEof) {
-    auto r = kit::test::run_program({kit::test::program_path("pipe_parent_child"), "over the pipe"});
+    auto r =
+        kit::test::run_program({kit::test::program_path("pipe_parent_child"), "over the pipe"});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     EXPECT_NE(r.out.find("read 13 bytes: \"over the pipe\""), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("saw EOF"), std::string::npos) << r.out;
@@ -152,7 +154,8 @@ TEST(PipeBasics, Pipe2GivesTwoDescriptorsOfAnObjectWithNoNameInAnyDirectory) {
     kit::Fd r(fds[0]), w(fds[1]);
     EXPECT_NE(::fcntl(r.get(), F_GETFD) & FD_CLOEXEC, 0);
     EXPECT_NE(::fcntl(w.get(), F_GETFD) & FD_CLOEXEC, 0);
-    struct stat rs {}, ws{};
+    struct stat rs {
+    }, ws{};
     ASSERT_EQ(::fstat(r.get(), &rs), 0);
     ASSERT_EQ(::fstat(w.get(), &ws), 0);
     EXPECT_TRUE(S_ISFIFO(rs.st_mode));
@@ -268,7 +271,8 @@ TEST(PipeTwoWay, RequestReplyWorksWithTwoPipes) {
 // ---- pipeline -------------------------------------------------------------
 
 TEST(PipePipeline, OutputMatchesTheShell) {
-    auto mine = kit::test::run_program({kit::test::program_path("pipe_pipeline"), "seq", "1", "2000", "--", "sort", "-r"});
+    auto mine = kit::test::run_program(
+        {kit::test::program_path("pipe_pipeline"), "seq", "1", "2000", "--", "sort", "-r"});
     auto shell = kit::test::run_program({"/bin/sh", "-c", "seq 1 2000 | sort -r"});
     ASSERT_TRUE(mine.status.ok()) << mine.status.describe() << mine.err;
     ASSERT_TRUE(shell.status.ok());
@@ -278,8 +282,8 @@ TEST(PipePipeline, OutputMatchesTheShell) {
 
 TEST(PipePipeline, BothCommandsAreChildrenOfTheSameParent) {
     // Each side prints its parent's pid ($PPID); the program prints its own.
-    auto r = kit::test::run_program(
-        {kit::test::program_path("pipe_pipeline"), "sh", "-c", "echo $PPID", "--", "sh", "-c", "cat && echo $PPID"});
+    auto r = kit::test::run_program({kit::test::program_path("pipe_pipeline"), "sh", "-c",
+                                     "echo $PPID", "--", "sh", "-c", "cat && echo $PPID"});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     std::smatch m;
     ASSERT_TRUE(std::regex_search(r.err, m, std::regex("parent ([0-9]+) forked")));
@@ -327,8 +331,7 @@ TEST(ForkBuffer, PrintfBeforeForkPrintsTwiceIntoAPipeAndOnceOnATerminal) {
 }
 
 TEST(ForkBuffer, FflushBeforeForkAndExitInTheChildPrintEachLineOnce) {
-    const std::string expected =
-        "parent: about to fork\nchild: hello\nparent: child exited 0\n";
+    const std::string expected = "parent: about to fork\nchild: hello\nparent: child exited 0\n";
     auto piped = kit::test::run_program({kit::test::program_path("fork_buffer_fixed")});
     ASSERT_TRUE(piped.status.ok()) << piped.status.describe() << piped.err;
     EXPECT_EQ(piped.out, expected);

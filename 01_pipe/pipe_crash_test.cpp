@@ -98,7 +98,7 @@ TEST(PipeCrash, ReaderKilledWakesTheBlockedWriterWithEpipe) {
         const int cap = kit::check(::fcntl(data.write.get(), F_GETPIPE_SZ), "F_GETPIPE_SZ");
         std::vector<char> fill(static_cast<std::size_t>(cap), 'f');
         kit::write_all(data.write.get(), std::as_bytes(std::span(fill)));  // now full
-        if (::write(data.write.get(), "x", 1) != -1) return 1;              // blocks here
+        if (::write(data.write.get(), "x", 1) != -1) return 1;             // blocks here
         return errno == EPIPE ? 0 : 2;
     });
     data.read.reset();  // the killed reader will have held the only read end

@@ -195,7 +195,8 @@ TEST(PipeAtomicity, NonBlockingWriteUpToPipeBufIsAllOrNothing) {
     ASSERT_EQ(before, cap - kRoom);
     std::vector<char> data(kLarge, 'd');
     errno = 0;
-    EXPECT_EQ(::write(p.write.get(), data.data(), kSmall), -1) << "a write <= PIPE_BUF went in part";
+    EXPECT_EQ(::write(p.write.get(), data.data(), kSmall), -1)
+        << "a write <= PIPE_BUF went in part";
     EXPECT_EQ(errno, EAGAIN);
     EXPECT_EQ(queued(p.read.get()), before);  // not one byte went in
     const ssize_t n = ::write(p.write.get(), data.data(), kLarge);
@@ -222,12 +223,14 @@ TEST(PipeAtomicity, NonBlockingWriteAbovePipeBufIsPartial) {
     EXPECT_NE(r.out.find("room 96 bytes: write(200) [<= PIPE_BUF] -> -1 EAGAIN"), std::string::npos)
         << r.out;
     EXPECT_TRUE(std::regex_search(
-        r.out, std::regex("room 96 bytes: write\\(4192\\) \\[>  PIPE_BUF\\] -> [0-9]+ \\(partial\\)")))
+        r.out,
+        std::regex("room 96 bytes: write\\(4192\\) \\[>  PIPE_BUF\\] -> [0-9]+ \\(partial\\)")))
         << r.out;
 }
 
 TEST(PipeAtomicity, ProgramFindsNoTornRecordsAtPipeBuf) {
-    auto r = kit::test::run_program({kit::test::program_path("pipe_atomic_writers"), "5", "40", "4096"});
+    auto r =
+        kit::test::run_program({kit::test::program_path("pipe_atomic_writers"), "5", "40", "4096"});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     EXPECT_NE(r.out.find("200 records read, 0 torn"), std::string::npos) << r.out;
 }

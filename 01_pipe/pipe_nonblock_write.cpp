@@ -61,10 +61,10 @@ void try_write(int room, std::size_t len) {
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        try_write(96, 200);             // small and does not fit: nothing written
-        try_write(96, PIPE_BUF + 96);   // large, the same room: what fits is written
-        try_write(96, 96);              // small and fits: all of it
-        try_write(4096, 6000);          // large: a whole free page, the rest is not
+        try_write(96, 200);            // small and does not fit: nothing written
+        try_write(96, PIPE_BUF + 96);  // large, the same room: what fits is written
+        try_write(96, 96);             // small and fits: all of it
+        try_write(4096, 6000);         // large: a whole free page, the rest is not
         return 0;
     });
 }

@@ -24,8 +24,8 @@
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
 
-using ch02::Request;
 using ch02::reply_path_for;
+using ch02::Request;
 
 namespace {
 

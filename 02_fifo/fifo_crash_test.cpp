@@ -186,7 +186,8 @@ TEST(FifoCrash, NameUnlinkedAfterBothOpenedLeavesNothingToLeak) {
 }
 
 TEST(FifoCrash, ReaderOrWriterStoppedWhileWaitingInOpenRemovesTheNameItMade) {
-    for (auto [program, sig] : {std::pair{"fifo_reader", SIGINT}, std::pair{"fifo_writer", SIGTERM}}) {
+    for (auto [program, sig] :
+         {std::pair{"fifo_reader", SIGINT}, std::pair{"fifo_writer", SIGTERM}}) {
         SCOPED_TRACE(program);
         const std::string path = kit::unique_temp_path("waiting.fifo");
         auto guard = kit::unlink_guard(path);

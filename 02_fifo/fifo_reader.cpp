@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
             return 128 + int(g_stop);
         };
         if (g_stop != 0) return stopped();  // while waiting for a writer
-        kit::check(fd, "open " + path);  // returns once a writer has it open
+        kit::check(fd, "open " + path);     // returns once a writer has it open
         std::size_t total = 0;
         char buf[4096];
         for (;;) {

@@ -21,11 +21,11 @@
 #include "fifo_request.hpp"
 #include "fifo_test_util.hpp"
 #include "kit/child.hpp"
-#include "kit_test/program.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
 #include "kit/wait.hpp"
+#include "kit_test/program.hpp"
 
 using ch02::Request;
 
@@ -70,7 +70,8 @@ kit::Child open_in_child(const std::string& path, int flags, kit::Pipe& done) {
 TEST(FifoMeeting, WriterAndReaderProgramsMeetAsSeparateProcesses) {
     auto name = make_fifo("pair.fifo");
     auto reader = start({kit::test::program_path("fifo_reader"), name.name()});
-    auto w = kit::test::run_program({kit::test::program_path("fifo_writer"), name.name(), "hello", "world"});
+    auto w = kit::test::run_program(
+        {kit::test::program_path("fifo_writer"), name.name(), "hello", "world"});
     EXPECT_TRUE(w.status.ok()) << w.status.describe() << w.err;
     EXPECT_NE(w.err.find("wrote 2 lines"), std::string::npos) << w.err;
     std::string out = reader.finish();
@@ -95,7 +96,8 @@ TEST(FifoMeeting, AnyNumberOfProcessesMayOpenTheName) {
     auto name = make_fifo("many.fifo");
     kit::Fd r(kit::check(::open(name.c_str(), O_RDONLY | O_NONBLOCK), "open"));
     for (const char* word : {"one", "two", "three"}) {
-        auto w = kit::test::run_program({kit::test::program_path("fifo_writer"), name.name(), word});
+        auto w =
+            kit::test::run_program({kit::test::program_path("fifo_writer"), name.name(), word});
         ASSERT_TRUE(w.status.ok()) << w.err;
     }
     EXPECT_EQ(read_all(r.get()), "one\ntwo\nthree\n");
@@ -355,14 +357,16 @@ TEST(FifoServer, OwnWriteEndMeansNoEofWhenTheLastClientLeaves) {
 TEST(FifoServer, ManyClientsEachGetTheirOwnReply) {
     constexpr int kClients = 8;
     auto srv = make_fifo("many.srv");
-    auto server = start({kit::test::program_path("fifo_server"), srv.name(), std::to_string(kClients)});
+    auto server =
+        start({kit::test::program_path("fifo_server"), srv.name(), std::to_string(kClients)});
     std::vector<kit::Child> clients;
     for (int i = 0; i < kClients; ++i) {
         clients.push_back(kit::spawn([&, i] {
             const std::string text = "client number " + std::to_string(i);
             std::string upper = text;
             for (char& c : upper) c = static_cast<char>(std::toupper(c));
-            auto r = kit::test::run_program({kit::test::program_path("fifo_client"), srv.name(), text});
+            auto r =
+                kit::test::run_program({kit::test::program_path("fifo_client"), srv.name(), text});
             return r.status.ok() && r.out.find("-> \"" + upper + "\"") != std::string::npos ? 0 : 1;
         }));
     }
@@ -392,7 +396,8 @@ TEST(FifoServer, SurvivesClientsThatVanishedBeforeTheirReply) {
     });
     ASSERT_TRUE(ghosts.wait().ok());
     // A live client is still served.
-    auto r = kit::test::run_program({kit::test::program_path("fifo_client"), srv.name(), "still there"});
+    auto r =
+        kit::test::run_program({kit::test::program_path("fifo_client"), srv.name(), "still there"});
     EXPECT_TRUE(r.status.ok()) << r.err;
     EXPECT_NE(r.out.find("-> \"STILL THERE\""), std::string::npos) << r.out;
 
