@@ -202,6 +202,10 @@ TEST(BenchOutput, SvgChartIsWellFormedXml) {
     }
     EXPECT_TRUE(open.empty()) << "unclosed <" << (open.empty() ? "" : open.back()) << ">";
     EXPECT_GE(bars, 3);  // background, legend, and a bar per measured mechanism
+    // Both default sizes, both panels (rate; p50 and p99 latency), each with its axis title.
+    for (const char* text : {">100 B<", ">1 KiB<", "round trips per second (more is better)",
+                             "round-trip latency, p50 and p99 (less is better)"})
+        EXPECT_NE(svg.find(text), std::string::npos) << "no " << text << " in the chart";
 }
 
 }  // namespace

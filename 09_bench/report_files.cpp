@@ -128,54 +128,137 @@ void write_json(std::FILE* out, const Run& run) {
     std::fprintf(out, "\n  ]\n}\n");
 }
 
+// ---- the SVG chart: two panels over the same rows (mechanism x placement), one bar per message
+// size. Left: round trips per second. Right: round-trip latency, a bar to p50 and a whisker on to
+// p99. Both axes are logarithmic and span the decades the data needs, no more.
+namespace {
+
+struct Axis {
+    double lo, hi;  // decades (powers of ten) at the ends
+    double x0, width;
+    [[nodiscard]] double at(double v) const {
+        const double d = std::clamp(std::log10(std::max(v, 1e-12)), lo, hi);
+        return x0 + (d - lo) / (hi - lo) * width;
+    }
+};
+
+Axis axis_for(const std::vector<double>& values, double x0, double width) {
+    double lo = 1e300, hi = 0;
+    for (double v : values)
+        if (v > 0) lo = std::min(lo, v), hi = std::max(hi, v);
+    if (hi == 0) lo = 1, hi = 10;
+    const double dlo = std::floor(std::log10(lo)), dhi = std::ceil(std::log10(hi));
+    return {dlo, std::max(dhi, dlo + 1), x0, width};
+}
+
+std::string rate_tick(double decade) {  // 1, 10, 100, 1k ... 100M
+    static const char* names[] = {"1", "10", "100", "1k", "10k", "100k", "1M", "10M", "100M", "1G"};
+    const int d = int(decade);
+    return d >= 0 && d < 10 ? names[d] : "1e" + std::to_string(d);
+}
+
+std::string latency_tick(double decade) {  // in microseconds: 10 ns ... 1 s
+    const int d = int(decade);
+    static const char* names[] = {"10 ns", "100 ns", "1 us",   "10 us", "100 us",
+                                  "1 ms",  "10 ms",  "100 ms", "1 s"};
+    return d >= -2 && d <= 6 ? names[d + 2] : "1e" + std::to_string(d) + " us";
+}
+
+void draw_axis(std::FILE* out, const Axis& a, double top, double bottom, const std::string& title,
+               std::string (*tick)(double)) {
+    for (double d = a.lo; d <= a.hi; ++d) {
+        const double x = a.at(std::pow(10, d));
+        std::fprintf(out,
+                     "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#ccc\"/>"
+                     "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n",
+                     x, top, x, bottom, x, bottom + 14, xml_text(tick(d)).c_str());
+    }
+    std::fprintf(
+        out, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" font-weight=\"bold\">%s</text>\n",
+        a.x0 + a.width / 2, bottom + 30, xml_text(title).c_str());
+}
+
+}  // namespace
+
 void write_svg(std::FILE* out, const Run& run) {
-    // Round trips per second at the first size, one bar per placement, log scale 10^3..10^8.
-    constexpr double kLeft = 230, kWidth = 600, kBar = 12, kLo = 3, kHi = 8;
-    const char* colours[] = {"#4878a8", "#e0823d", "#6aa84f"};
-    std::vector<const Row*> bars;
+    constexpr double kLabel = 250, kPanel = 380, kGap = 70, kBar = 7, kTop = 50;
+    const char* colours[] = {"#4878a8", "#e0823d", "#6aa84f", "#a64d79", "#999999"};
+    const std::size_t nsizes = std::min<std::size_t>(run.sizes.size(), 5);
+    struct Line {
+        const Mechanism* mech;
+        const Placement* where;
+        std::vector<const Row*> by_size;  // null: not measured at that size
+    };
+    std::vector<Line> lines;
+    std::vector<double> rates, latencies;
     for (const auto& m : mechanisms())
-        for (const auto& p : run.placements)
-            for (const auto& r : run.rows)
-                if (r.mech == &m && r.where == &p && r.size == run.sizes.front() && r.pingpong &&
-                    r.pingpong->ok())
-                    bars.push_back(&r);
-    const double height = 70 + double(bars.size()) * (kBar + 4);
+        for (const auto& p : run.placements) {
+            Line l{&m, &p, std::vector<const Row*>(nsizes, nullptr)};
+            bool any = false;
+            for (const auto& r : run.rows) {
+                if (r.mech != &m || r.where != &p || !r.pingpong || !r.pingpong->ok()) continue;
+                for (std::size_t i = 0; i < nsizes; ++i)
+                    if (run.sizes[i] == r.size && (!m.fixed_size || i == 0)) {
+                        l.by_size[i] = &r, any = true;
+                        rates.push_back(r.pingpong->rate.median);
+                        latencies.push_back(r.pingpong->p50_us),
+                            latencies.push_back(r.pingpong->p99_us);
+                    }
+            }
+            if (any) lines.push_back(std::move(l));
+        }
+    const double row_h = double(nsizes) * kBar + 6;
+    const double bottom = kTop + double(lines.size()) * row_h + 4;
+    const Axis rate = axis_for(rates, kLabel, kPanel);
+    const Axis lat = axis_for(latencies, kLabel + kPanel + kGap, kPanel);
+    const double width = kLabel + 2 * kPanel + kGap + 20, height = bottom + 70;
     std::fprintf(out,
                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
                  "font-family=\"sans-serif\" font-size=\"11\">\n",
-                 kLeft + kWidth + 30, height);
+                 width, height);
     std::fprintf(out,
                  "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"10\" y=\"18\" "
                  "font-size=\"13\">%s</text>\n",
-                 xml_text("Round trips per second, " + size_name(run.sizes.front()) +
-                          " messages (log scale) - " + run.machine.cpu_model)
+                 xml_text("ipc_bench ping-pong: round trips per second and round-trip latency - " +
+                          run.machine.cpu_model + ", " + run.machine.date)
                      .c_str());
-    for (double d = kLo; d <= kHi; ++d) {
-        const double x = kLeft + (d - kLo) / (kHi - kLo) * kWidth;
+    std::fprintf(
+        out, "<text x=\"10\" y=\"34\">%s</text>\n",
+        xml_text("log scales; latency bar = p50, whisker to p99; one bar per message size:")
+            .c_str());
+    for (std::size_t i = 0; i < nsizes; ++i)
         std::fprintf(out,
-                     "<line x1=\"%.1f\" y1=\"35\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#ccc\"/>"
-                     "<text x=\"%.1f\" y=\"32\" text-anchor=\"middle\">1e%.0f</text>\n",
-                     x, x, height - 10, x, d);
-    }
-    double y = 40;
-    for (std::size_t i = 0; i < run.placements.size(); ++i)
-        std::fprintf(out,
-                     "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"%s\"/><text "
-                     "x=\"%.0f\" y=\"%.0f\">%s</text>\n",
-                     kLeft + kWidth - 120 + double(i) * 70, height - 24, colours[i % 3],
-                     kLeft + kWidth - 106 + double(i) * 70, height - 15,
-                     xml_text(run.placements[i].name).c_str());
-    for (const Row* r : bars) {
-        const double v = std::clamp(std::log10(std::max(r->pingpong->rate.median, 1.0)), kLo, kHi);
-        const std::size_t pi = std::size_t(r->where - run.placements.data());
-        std::fprintf(out,
-                     "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s</text>"
-                     "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>\n",
-                     kLeft - 6, y + kBar - 2,
-                     xml_text(std::string(r->mech->label) + " (" + r->where->name + ")").c_str(),
-                     kLeft, y, (v - kLo) / (kHi - kLo) * kWidth, kBar, colours[pi % 3]);
-        y += kBar + 4;
+                     "<rect x=\"%.0f\" y=\"25\" width=\"10\" height=\"10\" fill=\"%s\"/>"
+                     "<text x=\"%.0f\" y=\"34\">%s</text>\n",
+                     430 + double(i) * 70, colours[i], 444 + double(i) * 70,
+                     xml_text(size_name(run.sizes[i])).c_str());
+    draw_axis(out, rate, kTop - 4, bottom, "round trips per second (more is better)", rate_tick);
+    draw_axis(out, lat, kTop - 4, bottom, "round-trip latency, p50 and p99 (less is better)",
+              latency_tick);
+    double y = kTop;
+    for (const Line& l : lines) {
+        std::fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s</text>\n", kLabel - 6,
+                     y + row_h / 2 + 1,
+                     xml_text(std::string(l.mech->label) + " (" + l.where->name + ")").c_str());
+        for (std::size_t i = 0; i < nsizes; ++i) {
+            const Row* r = l.by_size[i];
+            const double by = y + double(i) * kBar;
+            if (!r) continue;
+            const Measured& m = *r->pingpong;
+            std::fprintf(
+                out, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>\n",
+                kLabel, by, rate.at(m.rate.median) - kLabel, kBar - 1, colours[i]);
+            std::fprintf(out,
+                         "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>"
+                         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>"
+                         "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"%s\"/>\n",
+                         lat.x0, by, lat.at(m.p50_us) - lat.x0, kBar - 1, colours[i],
+                         lat.at(m.p50_us), by + kBar / 2 - 0.5, lat.at(m.p99_us),
+                         by + kBar / 2 - 0.5, colours[i], lat.at(m.p99_us), by, lat.at(m.p99_us),
+                         by + kBar - 1, colours[i]);
+        }
+        y += row_h;
     }
     std::fprintf(out, "</svg>\n");
 }
