@@ -26,9 +26,7 @@
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;  // the signal that asked us to stop
-void on_stop(int sig) {
-    g_stop = sig;
-}
+void on_stop(int sig) { g_stop = sig; }
 
 }  // namespace
 

@@ -87,9 +87,7 @@ void tell(int fd) {
 }
 // Blocks the child at its step until it is killed (bounded: a forgotten
 // child ends by itself after kDeadline).
-void hold(int fd) {
-    (void)kit::wait_readable(fd);
-}
+void hold(int fd) { (void)kit::wait_readable(fd); }
 
 // A child running a lesson program with these arguments, stdout to `out`.
 kit::Child start_program(const std::vector<std::string>& argv, int out) {

@@ -50,9 +50,7 @@ int enter_new_ipc_namespace() {
 }
 
 // Text from the child (its report, or why the namespace was refused).
-void say(int fd, const std::string& text) {
-    kit::write_all(fd, std::as_bytes(std::span(text)));
-}
+void say(int fd, const std::string& text) { kit::write_all(fd, std::as_bytes(std::span(text))); }
 std::string heard(int fd) {
     std::string s;
     char c = 0;

@@ -27,7 +27,8 @@
 namespace {
 
 void add(int fd, std::uint64_t n) {
-    if (kit::check(::write(fd, &n, sizeof n), "write") != sizeof n) throw kit::SysError(EIO, "write");
+    if (kit::check(::write(fd, &n, sizeof n), "write") != sizeof n)
+        throw kit::SysError(EIO, "write");
 }
 
 // One 8-byte read: the value, or -errno when it fails (EAGAIN: nothing there).
@@ -37,9 +38,7 @@ long long take(int fd) {
     return static_cast<long long>(n);
 }
 
-const char* name(long long r) {
-    return r < 0 ? strerrorname_np(int(-r)) : "a value";
-}
+const char* name(long long r) { return r < 0 ? strerrorname_np(int(-r)) : "a value"; }
 
 }  // namespace
 
@@ -82,7 +81,8 @@ int main(int argc, char** argv) {
             throw kit::SysError(ETIMEDOUT, "waiting for the child to sleep in read");
         add(bell, 1);
         const int got = ch04::reap(child);
-        std::printf("doorbell: the child slept in read() until the parent wrote; it read %d\n", got);
+        std::printf("doorbell: the child slept in read() until the parent wrote; it read %d\n",
+                    got);
 
         for (int fd : {counter, sem, bell}) kit::check(::close(fd), "close");
         return sum == 7 && a + b + c == 3 && einval && eagain && got == 1 ? 0 : 1;

@@ -24,9 +24,7 @@ kit::Fd make_eventfd(unsigned initial, int flags) {
 }
 
 // One 8-byte write: 0 or the errno.
-int add(int fd, std::uint64_t n) {
-    return ::write(fd, &n, sizeof n) == sizeof n ? 0 : errno;
-}
+int add(int fd, std::uint64_t n) { return ::write(fd, &n, sizeof n) == sizeof n ? 0 : errno; }
 
 // One 8-byte read into *out: 0 or the errno.
 int take(int fd, std::uint64_t* out) {

@@ -103,10 +103,12 @@ TEST(FileLock, OfdLocksConflictWithinOneProcessPosixLocksDoNot) {
     LockFile f;
     auto a = f.open(), b = f.open();
     ASSERT_EQ(lock(a.get(), F_OFD_SETLK, F_WRLCK, 0, 10), 0);
-    EXPECT_EQ(lock(b.get(), F_OFD_SETLK, F_WRLCK, 0, 10), EAGAIN) << "two descriptions, one process";
+    EXPECT_EQ(lock(b.get(), F_OFD_SETLK, F_WRLCK, 0, 10), EAGAIN)
+        << "two descriptions, one process";
     auto c = f.open(), d = f.open();
     ASSERT_EQ(lock(c.get(), F_SETLK, F_WRLCK, 50, 10), 0);
-    EXPECT_EQ(lock(d.get(), F_SETLK, F_WRLCK, 50, 10), 0) << "a process never conflicts with itself";
+    EXPECT_EQ(lock(d.get(), F_SETLK, F_WRLCK, 50, 10), 0)
+        << "a process never conflicts with itself";
 }
 
 TEST(FileLock, PosixLocksAreNotInheritedByAChild) {
@@ -130,7 +132,7 @@ TEST(FileLock, ByteRangesLockIndependently) {
     const pid_t parent = ::getpid();
     auto child = kit::spawn([&] {
         auto mine = f.open();
-        if (lock(mine.get(), F_SETLK, F_WRLCK, 10, 10) != 0) return 1;  // 10..19: free
+        if (lock(mine.get(), F_SETLK, F_WRLCK, 10, 10) != 0) return 1;      // 10..19: free
         if (lock(mine.get(), F_SETLK, F_WRLCK, 5, 10) != EAGAIN) return 2;  // 5..14 overlaps
         const struct flock who = probe(mine.get(), 5, 10);
         return who.l_pid == parent && who.l_start == 0 && who.l_len == 10 ? 0 : 3;
@@ -239,7 +241,8 @@ TEST(FileLock, MandatoryLockingModeIsIgnoredByThisKernel) {
     int major = 0, minor = 0;
     ASSERT_EQ(std::sscanf(u.release, "%d.%d", &major, &minor), 2);
     if (major < 5 || (major == 5 && minor < 15))
-        GTEST_SKIP() << "kernel " << u.release << " may still have mandatory locking (gone in 5.15)";
+        GTEST_SKIP() << "kernel " << u.release
+                     << " may still have mandatory locking (gone in 5.15)";
     LockFile f;
     // The old way to ask for mandatory locking on a file: set-group-ID, no group execute.
     ASSERT_EQ(::chmod(f.path.c_str(), S_ISGID | 0644), 0);

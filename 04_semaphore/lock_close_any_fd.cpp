@@ -63,8 +63,8 @@ const char* lock_then_close_other(int file, int cmd) {
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        const int file =
-            kit::check(::open(kit::temp_dir().c_str(), O_TMPFILE | O_RDWR, 0600), "open(O_TMPFILE)");
+        const int file = kit::check(::open(kit::temp_dir().c_str(), O_TMPFILE | O_RDWR, 0600),
+                                    "open(O_TMPFILE)");
         std::printf("F_SETLK on fd 1, close(fd 2):     another process sees %s\n",
                     lock_then_close_other(file, F_SETLK));
         std::printf("F_OFD_SETLK on fd 1, close(fd 2): another process sees %s\n",

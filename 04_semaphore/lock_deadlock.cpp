@@ -39,8 +39,8 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
         // A file without a name (O_TMPFILE): nothing to leave behind.
-        const int fd =
-            kit::check(::open(kit::temp_dir().c_str(), O_TMPFILE | O_RDWR, 0600), "open(O_TMPFILE)");
+        const int fd = kit::check(::open(kit::temp_dir().c_str(), O_TMPFILE | O_RDWR, 0600),
+                                  "open(O_TMPFILE)");
         kit::check_err(lock_byte(fd, F_SETLK, F_WRLCK, 0), "fcntl(F_SETLK, byte 0)");
         int ready[2];
         kit::check(::pipe(ready), "pipe");
@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
         pid_t child = kit::check(::fork(), "fork");
         if (child == 0) {  // the inherited fd, but POSIX locks are per process
             ::alarm(10);
-            if (lock_byte(fd, F_SETLK, F_WRLCK, 1) != 0 || ::write(ready[1], "1", 1) != 1) ::_exit(1);
+            if (lock_byte(fd, F_SETLK, F_WRLCK, 1) != 0 || ::write(ready[1], "1", 1) != 1)
+                ::_exit(1);
             ::_exit(lock_byte(fd, F_SETLKW, F_WRLCK, 0) == 0 ? 0 : 2);
         }
         char c = 0;

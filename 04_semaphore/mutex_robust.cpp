@@ -60,9 +60,7 @@ void kill_while_holding(pthread_mutex_t* m) {
     ch04::reap(pid);
 }
 
-const char* name(int err) {
-    return err == 0 ? "0" : strerrorname_np(err);
-}
+const char* name(int err) { return err == 0 ? "0" : strerrorname_np(err); }
 
 }  // namespace
 

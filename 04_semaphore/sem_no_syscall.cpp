@@ -22,8 +22,8 @@
 #include <cstdio>
 
 #include "kit/check.hpp"
-#include "kit/seccomp.hpp"
 #include "kit/names.hpp"
+#include "kit/seccomp.hpp"
 #include "sem_shared.hpp"
 
 namespace {

@@ -29,9 +29,9 @@ template <class T>
 class SharedMapping {
 public:
     SharedMapping()
-        : p_(static_cast<T*>(kit::check(::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE,
-                                               MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-                                        MAP_FAILED, "mmap"))) {}
+        : p_(static_cast<T*>(kit::check(
+              ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+              MAP_FAILED, "mmap"))) {}
     SharedMapping(const SharedMapping&) = delete;
     SharedMapping& operator=(const SharedMapping&) = delete;
     ~SharedMapping() { ::munmap(p_, sizeof(T)); }

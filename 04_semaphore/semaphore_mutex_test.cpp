@@ -38,7 +38,6 @@ extern "C" const char* __tsan_default_suppressions() {
 
 // ------------------------------------------------------- semaphore vs mutex
 
-
 TEST(Ownership, AnyProcessMayPostASemaphoreItNeverTook) {
     SharedMemory<sem_t> sem;
     ASSERT_EQ(::sem_init(&*sem, 1, 1), 0);
@@ -135,4 +134,3 @@ TEST(RobustMutex, WithoutConsistentTheMutexBecomesNotRecoverable) {
     EXPECT_EQ(::pthread_mutex_trylock(&r->m), ENOTRECOVERABLE);
     ::pthread_mutex_destroy(&r->m);
 }
-

@@ -12,13 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <climits>
 #include <cstdio>
-#include <string>
-#include <array>
 #include <cstring>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "kit/check.hpp"
@@ -349,9 +349,7 @@ TEST(PV, BinaryLockProgramLosesNoUpdate) {
 namespace {
 
 volatile int* g_handled = nullptr;  // in shared memory: the parent sees the handler run
-void on_sigusr1(int) {
-    *g_handled = 1;
-}
+void on_sigusr1(int) { *g_handled = 1; }
 
 struct Interrupted {
     sem_t sem;
@@ -410,4 +408,3 @@ TEST(SignalInterruption, SemopFailsWithEintrEvenUnderSaRestart) {
     auto status = child.wait();
     EXPECT_TRUE(status.exited_with(EINTR)) << status.describe();
 }
-

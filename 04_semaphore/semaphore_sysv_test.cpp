@@ -195,4 +195,3 @@ TEST(SysvUndo, AForkedChildDoesNotInheritTheUndo) {
     EXPECT_TRUE(holder.wait().ok());
     EXPECT_EQ(set.val(0), 1) << "the holder's own exit undoes its operation";
 }
-

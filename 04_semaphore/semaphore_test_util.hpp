@@ -58,9 +58,7 @@ inline int timed_wait(sem_t* s, std::chrono::milliseconds ms = kit::kDeadline) {
 }
 
 // 0 or the errno of sem_trywait.
-inline int try_wait(sem_t* s) {
-    return ::sem_trywait(s) == 0 ? 0 : errno;
-}
+inline int try_wait(sem_t* s) { return ::sem_trywait(s) == 0 ? 0 : errno; }
 
 inline int value_of(sem_t* s) {
     int v = -1;
@@ -111,9 +109,7 @@ bool eventually(F f, std::chrono::milliseconds deadline = kit::kDeadline) {
 }
 
 // One byte through a pipe: "I am here" from a child, "go on" from the parent.
-inline void say(const kit::Fd& fd) {
-    kit::write_all(fd.get(), std::as_bytes(std::span("x", 1)));
-}
+inline void say(const kit::Fd& fd) { kit::write_all(fd.get(), std::as_bytes(std::span("x", 1))); }
 inline bool heard(const kit::Fd& fd) {
     if (!kit::wait_readable(fd.get())) return false;
     std::array<std::byte, 1> b{};
@@ -147,7 +143,6 @@ inline bool exists(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0;
 }
-
 
 inline pthread_mutexattr_t shared_attr(int type, bool robust) {
     pthread_mutexattr_t attr;

@@ -30,12 +30,8 @@ struct Shared {
     long value;
 };
 
-void lock(Shared& s) {
-    kit::check_err(::pthread_mutex_lock(&s.mutex), "pthread_mutex_lock");
-}
-void unlock(Shared& s) {
-    kit::check_err(::pthread_mutex_unlock(&s.mutex), "pthread_mutex_unlock");
-}
+void lock(Shared& s) { kit::check_err(::pthread_mutex_lock(&s.mutex), "pthread_mutex_lock"); }
+void unlock(Shared& s) { kit::check_err(::pthread_mutex_unlock(&s.mutex), "pthread_mutex_unlock"); }
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -35,9 +35,7 @@ void lock(Shared& s) {
         if (errno != EINTR) throw kit::SysError(errno, "sem_wait");
     }
 }
-void unlock(Shared& s) {
-    kit::check(::sem_post(&s.lock), "sem_post");
-}
+void unlock(Shared& s) { kit::check(::sem_post(&s.lock), "sem_post"); }
 }  // namespace
 
 int main(int argc, char** argv) {

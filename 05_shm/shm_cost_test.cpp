@@ -44,9 +44,7 @@ void forbid_all_system_calls() {
 
 // The one call the filter allows. (Not _exit(): under AddressSanitizer every
 // call to a noreturn function first calls sigaltstack, which the filter kills.)
-void exit_group_only(int status) {
-    ::syscall(SYS_exit_group, status);
-}
+void exit_group_only(int status) { ::syscall(SYS_exit_group, status); }
 
 bool seccomp_available() {
     if (kThreadSanitizer) return false;

@@ -133,18 +133,14 @@ TEST(ShmLimits, SmallDevShmTruncatesBeyondItsSizeFaultsLaterAndSparesMemfd) {
 // ---------------------------------------------------------------- memfd seals
 
 namespace {
-int add_seals(int fd, int seals) {
-    return ::fcntl(fd, F_ADD_SEALS, seals) == 0 ? 0 : errno;
-}
+int add_seals(int fd, int seals) { return ::fcntl(fd, F_ADD_SEALS, seals) == 0 ? 0 : errno; }
 kit::Fd sealable_memfd(std::size_t size) {
     kit::Fd fd(
         kit::check(::memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING), "memfd_create"));
     kit::check(::ftruncate(fd.get(), off_t(size)), "ftruncate");
     return fd;
 }
-int errno_of(long rc) {
-    return rc == -1 ? errno : 0;
-}
+int errno_of(long rc) { return rc == -1 ? errno : 0; }
 }  // namespace
 
 // Seals make a memfd safe to hand to a process you do not trust: once

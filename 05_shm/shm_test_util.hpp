@@ -104,9 +104,7 @@ private:
 }
 
 // One byte: "your turn". Waiting is bounded, so a dead peer fails the test.
-inline void go(const kit::Fd& fd) {
-    kit::write_all(fd.get(), std::as_bytes(std::span("g", 1)));
-}
+inline void go(const kit::Fd& fd) { kit::write_all(fd.get(), std::as_bytes(std::span("g", 1))); }
 [[nodiscard]] inline bool await(const kit::Fd& fd) {
     std::array<std::byte, 1> b{};
     return kit::wait_readable(fd.get()) && kit::read_full(fd.get(), b) == 1;

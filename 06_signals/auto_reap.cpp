@@ -16,9 +16,9 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "kit/check.hpp"
 #include "kit/proc.hpp"
 #include "kit/wait.hpp"
-#include "kit/check.hpp"
 
 namespace {
 
@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "ignore|nocldwait", [](auto args) {
         if (args.size() != 1 || (args[0] != "ignore" && args[0] != "nocldwait"))
             throw kit::UsageError{"say ignore or nocldwait"};
-        struct sigaction sa{};
+        struct sigaction sa {};
         sigemptyset(&sa.sa_mask);
         if (args[0] == "ignore") {
             sa.sa_handler = SIG_IGN;

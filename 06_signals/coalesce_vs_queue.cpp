@@ -39,7 +39,7 @@ char read_byte(int fd) {
 }
 
 int receiver(int ready_fd, int go_fd, int count) {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_usr1;
     sigemptyset(&sa.sa_mask);
     kit::check(::sigaction(SIGUSR1, &sa, nullptr), "sigaction");
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             ::_exit(rc);
         }
-        ::close(ready[1]);  // so that a receiver that dies early means EOF here, not a hang
+        ::close(ready[1]);    // so that a receiver that dies early means EOF here, not a hang
         read_byte(ready[0]);  // the receiver has blocked both signals
         for (int i = 1; i <= count; ++i) {
             kit::check(::kill(pid, SIGUSR1), "kill");

@@ -29,7 +29,7 @@ bool killed_by_default(int sig) {
     if (pid == 0) {
         ::close(ready[0]);
         ::alarm(10);  // never outlive a broken parent
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_handler = SIG_DFL;  // what a program that installs nothing has
         sigemptyset(&sa.sa_mask);
         if (::sigaction(sig, &sa, nullptr) == -1) ::_exit(1);
@@ -50,7 +50,8 @@ bool killed_by_default(int sig) {
         std::printf("SIG%s, no handler: child killed by signal %d (SIG%s)\n", ::sigabbrev_np(sig),
                     WTERMSIG(status), ::sigabbrev_np(WTERMSIG(status)));
     else
-        std::printf("SIG%s, no handler: child exited %d\n", ::sigabbrev_np(sig), WEXITSTATUS(status));
+        std::printf("SIG%s, no handler: child exited %d\n", ::sigabbrev_np(sig),
+                    WEXITSTATUS(status));
     return WIFSIGNALED(status) && WTERMSIG(status) == sig;
 }
 

@@ -25,7 +25,7 @@ volatile sig_atomic_t g_stop = 0;  // the only thing the handler touches
 void on_term(int) { g_stop = 1; }
 
 int worker(int ready_fd) {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_term;
     sigemptyset(&sa.sa_mask);
     kit::check(::sigaction(SIGTERM, &sa, nullptr), "sigaction");

@@ -31,7 +31,7 @@ void broken_handler(int) { ::close(-1); }
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_handler = broken_handler;
         sigemptyset(&sa.sa_mask);
         kit::check(::sigaction(SIGUSR1, &sa, nullptr), "sigaction");

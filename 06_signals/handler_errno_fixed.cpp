@@ -30,7 +30,7 @@ void fixed_handler(int) {
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_handler = fixed_handler;
         sigemptyset(&sa.sa_mask);
         kit::check(::sigaction(SIGUSR1, &sa, nullptr), "sigaction");

@@ -49,11 +49,11 @@ int main(int argc, char** argv) {
         kit::no_arguments(args);
         cookie_io_functions_t io{};
         io.write = device_write;
-        g_stream = kit::check(::fopencookie(nullptr, "w", io), static_cast<FILE*>(nullptr),
-                              "fopencookie");
+        g_stream =
+            kit::check(::fopencookie(nullptr, "w", io), static_cast<FILE*>(nullptr), "fopencookie");
         std::setvbuf(g_stream, nullptr, _IOFBF, 64);
 
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_handler = fixed_handler;
         sigemptyset(&sa.sa_mask);
         kit::check(::sigaction(SIGUSR1, &sa, nullptr), "sigaction");

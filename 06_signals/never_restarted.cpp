@@ -17,16 +17,16 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "kit/check.hpp"
 #include "kit/proc.hpp"
 #include "kit/wait.hpp"
-#include "kit/check.hpp"
 
 namespace {
 
 void on_usr1(int) {}
 
 int child(int ready_fd, int idle_fd) {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_usr1;
     sa.sa_flags = SA_RESTART;  // ask for restarting: these two calls ignore it
     sigemptyset(&sa.sa_mask);

@@ -74,8 +74,10 @@ int main(int argc, char** argv) {
         kit::check(::waitid(P_PID, id_t(child), &info, WEXITED | WNOWAIT), "waitid");  // kept
         const char state = kit::process_state(child);
         kit::check(::waitpid(child, &status, 0), "waitpid");
-        std::printf("orphan exited: state %c, a zombie of the subreaper; waitpid reaped it, "
-                    "status %d\n", state, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        std::printf(
+            "orphan exited: state %c, a zombie of the subreaper; waitpid reaped it, "
+            "status %d\n",
+            state, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         return now == ::getpid() && state == 'Z' ? 0 : 1;
     });
 }

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, "[children]", [](auto args) {
         if (args.size() > 1) throw kit::UsageError{"at most one argument"};
         const int n = args.empty() ? 5 : int(kit::parse_long(args[0], 1, 50));
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_handler = on_chld;
         sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
         sigemptyset(&sa.sa_mask);

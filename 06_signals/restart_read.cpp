@@ -16,9 +16,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "kit/check.hpp"
 #include "kit/proc.hpp"
 #include "kit/wait.hpp"
-#include "kit/check.hpp"
 
 namespace {
 
@@ -31,7 +31,7 @@ void on_usr1(int) {
 }
 
 int child(bool restart, int ready_fd, int data_fd) {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_usr1;
     sa.sa_flags = restart ? SA_RESTART : 0;
     sigemptyset(&sa.sa_mask);
@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
         char c;
         if (kit::check(::read(ready[0], &c, 1), "read") != 1)
             throw kit::SysError(EPIPE, "child died");
-        if (!kit::wait_in_syscall(pid, SYS_read)) throw kit::SysError(ETIMEDOUT, "child not in read");
+        if (!kit::wait_in_syscall(pid, SYS_read))
+            throw kit::SysError(ETIMEDOUT, "child not in read");
         kit::check(::kill(pid, SIGUSR1), "kill");
         if (kit::check(::read(notify[0], &c, 1), "read") != 1)  // the handler has run
             throw kit::SysError(EPIPE, "child died");

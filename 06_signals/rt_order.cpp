@@ -22,7 +22,8 @@ struct Send {
     int offset;  // SIGRTMIN + offset, or -1 for SIGUSR2
     int value;
 };
-constexpr std::array<Send, 7> kOrder{{{2, 201}, {0, 1}, {1, 101}, {2, 202}, {0, 2}, {1, 102}, {-1, 0}}};
+constexpr std::array<Send, 7> kOrder{
+    {{2, 201}, {0, 1}, {1, 101}, {2, 202}, {0, 2}, {1, 102}, {-1, 0}}};
 
 void print(int offset, int value) {
     if (offset < 0)
@@ -41,7 +42,8 @@ int receiver(const sigset_t& set, int ready_fd, int go_fd) {
     std::printf("received:");
     for (std::size_t i = 0; i < kOrder.size(); ++i) {
         siginfo_t info{};
-        int sig = kit::check(::sigwaitinfo(&set, &info), "sigwaitinfo");  // blocked: takes, no handler
+        int sig =
+            kit::check(::sigwaitinfo(&set, &info), "sigwaitinfo");  // blocked: takes, no handler
         print(sig == SIGUSR2 ? -1 : sig - SIGRTMIN, info.si_value.sival_int);
     }
     std::printf("\n");

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
         int work[2];
         kit::check(::pipe(work), "pipe");  // the loop's real work; nothing arrives there
 
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_handler = set_flag;
         sigemptyset(&sa.sa_mask);
         kit::check(::sigaction(SIGUSR1, &sa, nullptr), "sigaction");
@@ -53,8 +53,10 @@ int main(int argc, char** argv) {
             while ((n = ::poll(fds, 1, 300)) == -1 && errno == EINTR) {
             }
             kit::check(n, "poll");
-            std::printf("flag: signal handled before poll() (flag = %d), poll() still slept "
-                        "until its timeout (returned %d)\n", int(g_flag), n);
+            std::printf(
+                "flag: signal handled before poll() (flag = %d), poll() still slept "
+                "until its timeout (returned %d)\n",
+                int(g_flag), n);
         }
         return 0;
     });

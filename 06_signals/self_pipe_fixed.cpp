@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
         kit::check(::pipe(work), "pipe");  // the loop's real work; nothing arrives there
         g_self_pipe_write = self_pipe[1];
 
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_handler = write_byte;
         sigemptyset(&sa.sa_mask);
         kit::check(::sigaction(SIGUSR1, &sa, nullptr), "sigaction");

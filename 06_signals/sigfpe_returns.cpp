@@ -39,7 +39,7 @@ void on_fpe(int, siginfo_t* info, void*) {
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {
         kit::no_arguments(args);
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_sigaction = on_fpe;
         sa.sa_flags = SA_SIGINFO;
         sigemptyset(&sa.sa_mask);
@@ -51,9 +51,10 @@ int main(int argc, char** argv) {
             std::printf("division returned %d (never printed)\n", r);
             return 1;
         }
-        std::printf("SIGFPE handler entered %d times for one division (si_code %s); left by "
-                    "siglongjmp\n",
-                    int(g_entries), g_code == FPE_INTDIV ? "FPE_INTDIV" : "other");
+        std::printf(
+            "SIGFPE handler entered %d times for one division (si_code %s); left by "
+            "siglongjmp\n",
+            int(g_entries), g_code == FPE_INTDIV ? "FPE_INTDIV" : "other");
         return 0;
     });
 }

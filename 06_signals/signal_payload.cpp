@@ -83,8 +83,9 @@ int main(int argc, char** argv) {
         const int std_got = drain(std_sigs, nullptr);
         std::printf("sizeof(union sigval) = %zu\n", sizeof(sigval));
         const bool intact = std::equal(message.begin(), message.begin() + kLen, received.begin());
-        std::printf("real-time: %zu-byte message sent as %d sigqueue() calls, received intact: %s\n",
-                    kLen, rt_got, intact ? "yes" : "no");
+        std::printf(
+            "real-time: %zu-byte message sent as %d sigqueue() calls, received intact: %s\n", kLen,
+            rt_got, intact ? "yes" : "no");
         std::printf("standard:  %zu bits sent as SIGUSR1/SIGUSR2, received %d signals\n", kLen * 8,
                     std_got);
         return 0;

@@ -49,7 +49,7 @@ TEST(Children, SigchldCoalescesSoOneWaitpidPerSignalLeavesZombies) {
     // In a child of the test, so the SIGCHLD handler stays there.
     auto sub = kit::spawn([] {
         ::alarm(5);
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_handler = [](int) {
             const int saved = errno;
             int ws;
@@ -106,7 +106,7 @@ TEST(Children, SaNocldwaitReapsChildrenAndWaitpidFailsWithEchild) {
 TEST(Uncatchable, SigactionOnSigkillOrSigstopFailsWithEinval) {
     for (int sig : {SIGKILL, SIGSTOP}) {
         for (auto handler : {count_signal, SIG_IGN}) {
-            struct sigaction sa{};
+            struct sigaction sa {};
             sa.sa_handler = handler;
             sigemptyset(&sa.sa_mask);
             errno = 0;
@@ -307,4 +307,3 @@ TEST(Async, MqNotifyCanStartAThreadWithNoSignalAtAll) {
     ::mq_close(q);
     ASSERT_EQ(::pthread_sigmask(SIG_SETMASK, &old, nullptr), 0);
 }
-

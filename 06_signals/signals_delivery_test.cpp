@@ -264,4 +264,3 @@ TEST(SelfPipe, ByteWrittenByTheHandlerWakesPoll) {
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     EXPECT_EQ(r.out, "pipe: poll() returned 1 at once: self-pipe readable, signal seen\n");
 }
-

@@ -78,13 +78,15 @@ TEST(SignalDefaults, UnhandledSigusr1AndSigusr2TerminateTheProcess) {
         ASSERT_TRUE(pass_gate(ready.read.get()));
         ASSERT_EQ(::kill(child.pid(), sig), 0);
         auto st = child.wait();  // WIFSIGNALED, WTERMSIG(status) == sig
-        EXPECT_TRUE(st.killed_by(sig)) << (sig == SIGUSR1 ? "SIGUSR1: " : "SIGUSR2: ")
-                                       << st.describe();
+        EXPECT_TRUE(st.killed_by(sig))
+            << (sig == SIGUSR1 ? "SIGUSR1: " : "SIGUSR2: ") << st.describe();
     }
     auto r = run_program({program_path("default_action")});
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
-    EXPECT_NE(r.out.find("SIGUSR1, no handler: child killed by signal"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("SIGUSR2, no handler: child killed by signal"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("SIGUSR1, no handler: child killed by signal"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("SIGUSR2, no handler: child killed by signal"), std::string::npos)
+        << r.out;
 }
 
 TEST(Sigaction, SigtermCaughtByHandlerAllowsGracefulExit) {
@@ -113,7 +115,7 @@ TEST(Sigaction, GlibcSignalMeansSaRestartAndNoReset) {
     if (under_tsan()) GTEST_SKIP() << kTsanReason;
     auto child = kit::spawn([] {
         if (::signal(SIGUSR1, count_signal) == SIG_ERR) return 10;
-        struct sigaction now{};
+        struct sigaction now {};
         kit::check(::sigaction(SIGUSR1, nullptr, &now), "sigaction");  // read it back
         if (now.sa_handler != count_signal) return 11;
         if (!(now.sa_flags & SA_RESTART)) return 12;
@@ -235,4 +237,3 @@ TEST(HandlerSafety, WriteInTheHandlerIsSafeAndNothingIsLost) {
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
     EXPECT_EQ(r.out, "handler line\nmain line one\nmain line two\nthe handler ran 1 time\n");
 }
-

@@ -42,7 +42,7 @@ inline volatile sig_atomic_t g_count = 0;
 inline void count_signal(int) { g_count = g_count + 1; }
 
 inline void install(int sig, void (*handler)(int), int flags = 0) {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = handler;
     sa.sa_flags = flags;
     sigemptyset(&sa.sa_mask);
@@ -51,8 +51,8 @@ inline void install(int sig, void (*handler)(int), int flags = 0) {
 
 inline int count_lines_matching(const std::string& text, const std::string& pattern) {
     const std::regex re(pattern);
-    return int(std::distance(std::sregex_iterator(text.begin(), text.end(), re),
-                             std::sregex_iterator()));
+    return int(
+        std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
 }
 
 // The Restart cases see "the child is blocked in read()" in /proc/<pid>/syscall.

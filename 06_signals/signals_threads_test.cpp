@@ -20,9 +20,7 @@ using namespace ch06::test;
 
 namespace {
 
-pid_t this_thread() {
-    return pid_t(::syscall(SYS_gettid));
-}
+pid_t this_thread() { return pid_t(::syscall(SYS_gettid)); }
 
 int g_handled_by = -1;  // write end of a pipe: the handler writes its thread id there
 void report_thread(int) {

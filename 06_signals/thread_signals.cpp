@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
         kit::check(::pipe(hold), "pipe");
         g_report = report[1];
         g_hold = hold[0];
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_handler = on_usr1;
         sigemptyset(&sa.sa_mask);
         kit::check(::sigaction(SIGUSR1, &sa, nullptr), "sigaction");

@@ -24,7 +24,7 @@ namespace {
 void on_signal(int) {}
 
 void try_install(int sig, bool ignore) {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = ignore ? SIG_IGN : on_signal;
     sigemptyset(&sa.sa_mask);
     int rc = ::sigaction(sig, &sa, nullptr);

@@ -15,8 +15,8 @@
 #include <cerrno>
 #include <cstdio>
 
-#include "kit/proc.hpp"
 #include "kit/check.hpp"
+#include "kit/proc.hpp"
 
 int main(int argc, char** argv) {
     return kit::run(argc, argv, "", [](auto args) {

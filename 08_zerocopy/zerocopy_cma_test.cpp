@@ -43,9 +43,7 @@ bool target_ready(kit::Pipe& ready) {
     return kit::wait_readable(ready.read.get()) && ::read(ready.read.get(), &c, 1) == 1 && c == 'r';
 }
 
-void release(kit::Pipe& go) {
-    kit::check(::write(go.write.get(), "!", 1), "write");
-}
+void release(kit::Pipe& go) { kit::check(::write(go.write.get(), "!", 1), "write"); }
 
 // Reads the target's g_note into `out`; the call's result (-1 and errno on failure).
 ssize_t read_note(pid_t pid, char (&out)[64]) {

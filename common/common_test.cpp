@@ -3,30 +3,30 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/msg.h>
-#include <sys/shm.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <csignal>
 #include <fstream>
 
-#include "kit/sanitizer.hpp"
 #include "kit/check.hpp"
 #include "kit/child.hpp"
-#include "kit_test/program.hpp"
 #include "kit/fd.hpp"
 #include "kit/names.hpp"
 #include "kit/proc.hpp"
+#include "kit/sanitizer.hpp"
 #include "kit/seccomp.hpp"
 #include "kit/wait.hpp"
+#include "kit_test/program.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
 bool exists(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     return ::lstat(path.c_str(), &st) == 0;
 }
 
@@ -99,7 +99,8 @@ TEST(Run, HelpPrintsUsageAndExits0) {
 TEST(Run, AnOptionTheUsageDoesNotNameIsRefusedWithTheReason) {
     auto r = kit::test::run_program({tool("leak_guard"), "--bogus", "x"});
     EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe();
-    EXPECT_EQ(r.err, "leak_guard: unexpected argument '--bogus'\nusage: leak_guard snapshot|check FILE\n");
+    EXPECT_EQ(r.err,
+              "leak_guard: unexpected argument '--bogus'\nusage: leak_guard snapshot|check FILE\n");
 }
 
 TEST(Run, AHugeArgumentIsQuotedCutToAReadableLength) {
@@ -230,7 +231,8 @@ TEST(NameGuard, RemovesAPosixSharedMemoryName) {
     const auto name = kit::unique_posix_name("shm");
     {
         auto guard = kit::shm_unlink_guard(name);
-        kit::Fd fd(kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open"));
+        kit::Fd fd(
+            kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open"));
         EXPECT_TRUE(exists("/dev/shm" + name));
     }
     EXPECT_FALSE(exists("/dev/shm" + name));
@@ -264,7 +266,10 @@ TEST(Child, ReportsTheExitStatus) {
 }
 
 TEST(Child, ReportsDeathBySignal) {
-    auto st = kit::spawn([] { ::raise(SIGTERM); return 0; }).wait();
+    auto st = kit::spawn([] {
+                  ::raise(SIGTERM);
+                  return 0;
+              }).wait();
     EXPECT_TRUE(st.killed_by(SIGTERM)) << st.describe();
     EXPECT_EQ(st.describe(), "killed by signal 15 (Terminated)");
 }
@@ -344,7 +349,8 @@ TEST(RunProgram, CapturesOutputStatusAndStdin) {
 }
 
 TEST(RunProgram, KillsAProgramThatOverrunsItsDeadline) {
-    auto r = kit::test::run_program({"/bin/sh", "-c", "exec cat"}, {}, 100ms);  // stdin stays open? no: closed
+    auto r = kit::test::run_program({"/bin/sh", "-c", "exec cat"}, {},
+                                    100ms);  // stdin stays open? no: closed
     EXPECT_TRUE(r.status.ok()) << r.status.describe();
     auto hung = kit::test::run_program({"/bin/sh", "-c", "exec tail -f /dev/null"}, {}, 100ms);
     EXPECT_EQ(hung.status.how, kit::ExitStatus::How::timed_out);
@@ -407,13 +413,14 @@ TEST(Proc, WaitUntilBlockedGivesUpAtTheDeadline) {
 }
 
 TEST(Build, ThreadSanitizerFlagMatchesTheBuildFlags) {
-    const bool flags_say_tsan = std::string_view(KIT_CXX_FLAGS).find("sanitize=thread") !=
-                                std::string_view::npos;
+    const bool flags_say_tsan =
+        std::string_view(KIT_CXX_FLAGS).find("sanitize=thread") != std::string_view::npos;
     EXPECT_EQ(kit::kThreadSanitizer, flags_say_tsan) << "CMAKE_CXX_FLAGS: " << KIT_CXX_FLAGS;
 }
 
 TEST(Seccomp, ExitGroupIsAllowedAndAnyOtherCallKills) {
-    if (kit::kThreadSanitizer) GTEST_SKIP() << "ThreadSanitizer's runtime makes system calls of its own";
+    if (kit::kThreadSanitizer)
+        GTEST_SKIP() << "ThreadSanitizer's runtime makes system calls of its own";
     auto quiet = kit::spawn([] {
         if (kit::forbid_system_calls(kit::OnSyscall::kill) != 0) return 77;
         ::syscall(SYS_exit_group, 0);  // the one call allowed
@@ -432,7 +439,8 @@ TEST(Seccomp, ExitGroupIsAllowedAndAnyOtherCallKills) {
 }
 
 TEST(Seccomp, TrapRaisesSigsysInsteadOfKilling) {
-    if (kit::kThreadSanitizer) GTEST_SKIP() << "ThreadSanitizer's runtime makes system calls of its own";
+    if (kit::kThreadSanitizer)
+        GTEST_SKIP() << "ThreadSanitizer's runtime makes system calls of its own";
     auto child = kit::spawn([] {
         struct sigaction sa {};
         sa.sa_sigaction = [](int, siginfo_t* info, void*) {

@@ -15,6 +15,7 @@ if [ "${1:-}" = "--inside" ]; then
   build=$1
   shift
   dev=$(mktemp -d /tmp/ipckit-container-dev.XXXXXX)
+  trap 'rmdir "$dev" 2>/dev/null || true' EXIT  # also when a step below fails
   mount -t tmpfs -o mode=0755,size=1m tmpfs "$dev"
   for node in null zero full random urandom tty; do
     touch "$dev/$node"

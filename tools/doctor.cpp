@@ -7,10 +7,10 @@
 // that would make a lesson's tests skip or fail. Exit 0 unless a probe could
 // not even be attempted; warnings do not fail.
 #include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
 #include <mqueue.h>
+#include <sched.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
@@ -129,7 +129,7 @@ bool in_child(Fn fn) {
 // The initial namespaces have fixed inode numbers (include/linux/proc_ns.h):
 // a different number means this process runs in a namespace of its own.
 bool initial_namespace(const char* kind, unsigned long init_ino) {
-    struct stat st{};
+    struct stat st {};
     if (::stat((std::string("/proc/self/ns/") + kind).c_str(), &st) != 0) return true;
     return st.st_ino == init_ino;
 }
@@ -189,12 +189,15 @@ int main(int argc, char** argv) {
         text_limit("sem: MSL MNS OPM MNI", "/proc/sys/kernel/sem");
         text_limit("shmmax (bytes per segment)", "/proc/sys/kernel/shmmax");
         limit("shmmni (segments)", "/proc/sys/kernel/shmmni");
-        struct statvfs vfs{};
+        struct statvfs vfs {};
         if (::statvfs("/dev/shm", &vfs) == 0) {
-            row("/dev/shm size (MiB)", std::to_string(vfs.f_blocks * vfs.f_frsize >> 20), "statvfs");
-            row("/dev/shm free (MiB)", std::to_string(vfs.f_bavail * vfs.f_frsize >> 20), "statvfs");
+            row("/dev/shm size (MiB)", std::to_string(vfs.f_blocks * vfs.f_frsize >> 20),
+                "statvfs");
+            row("/dev/shm free (MiB)", std::to_string(vfs.f_bavail * vfs.f_frsize >> 20),
+                "statvfs");
             if ((vfs.f_bavail * vfs.f_frsize >> 20) < 64)
-                warnings.push_back("less than 64 MiB free in /dev/shm: shared-memory lessons may fail");
+                warnings.push_back(
+                    "less than 64 MiB free in /dev/shm: shared-memory lessons may fail");
         } else {
             row("/dev/shm", std::string("FAILED: ") + std::strerror(errno), "statvfs");
             warnings.push_back("/dev/shm is not mounted: POSIX shared memory and semaphores fail");
@@ -206,47 +209,64 @@ int main(int argc, char** argv) {
 
         std::printf("signals and processes (chapter 06)\n");
         row("RLIMIT_SIGPENDING", rlim(RLIMIT_SIGPENDING), "getrlimit");
-        row("SIGRTMIN..SIGRTMAX", std::to_string(SIGRTMIN) + ".." + std::to_string(SIGRTMAX), "libc");
+        row("SIGRTMIN..SIGRTMAX", std::to_string(SIGRTMIN) + ".." + std::to_string(SIGRTMAX),
+            "libc");
         probe("pidfd_open", probe_pidfd());
 
         std::printf("where this runs: the premises of the lessons (what works where)\n");
-        premise("running as root (uid 0)", ::getuid() == 0, "root may remove others' objects; tests of refusals run as an ordinary user too");
-        premise("CAP_SYS_RESOURCE", kit::has_capability(kit::kCapSysResource),
-                "without it, pipe sizes above pipe-max-size fail with EPERM (chapter01 PipeCapacity)");
-        premise("CAP_SYS_ADMIN", kit::has_capability(21), "mounts and namespaces without a user namespace");
-        premise("CAP_SYS_PTRACE", kit::has_capability(19), "reading any process's memory (chapter08 process_vm_readv)");
-        premise("own user namespace", !initial_namespace("user", 0xEFFFFFFDUL), "a container or the container-like run");
+        premise("running as root (uid 0)", ::getuid() == 0,
+                "root may remove others' objects; tests of refusals run as an ordinary user too");
+        premise(
+            "CAP_SYS_RESOURCE", kit::has_capability(kit::kCapSysResource),
+            "without it, pipe sizes above pipe-max-size fail with EPERM (chapter01 PipeCapacity)");
+        premise("CAP_SYS_ADMIN", kit::has_capability(21),
+                "mounts and namespaces without a user namespace");
+        premise("CAP_SYS_PTRACE", kit::has_capability(19),
+                "reading any process's memory (chapter08 process_vm_readv)");
+        premise("own user namespace", !initial_namespace("user", 0xEFFFFFFDUL),
+                "a container or the container-like run");
         premise("own IPC namespace", !initial_namespace("ipc", 0xEFFFFFFFUL),
                 "System V objects and POSIX queues are private to it (chapter03, chapter05)");
         premise("own PID namespace", !initial_namespace("pid", 0xEFFFFFFCUL),
                 "pids in SO_PEERCRED and signals are translated (chapter06, chapter07)");
         const bool userns = in_child([] { return ::unshare(CLONE_NEWUSER) == 0; });
         premise("new user namespaces allowed", userns,
-                "namespace lessons run as an ordinary user (chapter03, chapter05, chapter07 NoNetwork)");
+                "namespace lessons run as an ordinary user (chapter03, chapter05, chapter07 "
+                "NoNetwork)");
         const bool netns = in_child([] { return ::unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0; });
-        premise("new network namespaces allowed", netns, "chapter07 NoNetwork: Unix sockets without any network");
-        if (!userns) warnings.push_back("new user namespaces are refused: the namespace lessons skip");
+        premise("new network namespaces allowed", netns,
+                "chapter07 NoNetwork: Unix sockets without any network");
+        if (!userns)
+            warnings.push_back("new user namespaces are refused: the namespace lessons skip");
         const auto seccomp = status_field("Seccomp");
         premise("no seccomp filter on this process", seccomp == "0",
                 "a filter (Docker's profile) may refuse calls such as unshare, io_uring_setup");
-        const bool seccomp_ok = in_child([] { return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0; });
-        premise("may install seccomp filters", seccomp_ok, "the \"no system call\" proofs (chapter04, chapter05)");
+        const bool seccomp_ok =
+            in_child([] { return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0; });
+        premise("may install seccomp filters", seccomp_ok,
+                "the \"no system call\" proofs (chapter04, chapter05)");
         auto ptrace_scope = kit::read_long_file("/proc/sys/kernel/yama/ptrace_scope");
         premise("Yama ptrace_scope 0 (or no Yama)", !ptrace_scope || *ptrace_scope == 0,
                 "process_vm_readv of a process that is not your descendant (chapter08)");
         const bool uring = in_child([] {
             long fd = ::syscall(SYS_io_uring_setup, 1, nullptr);
-            return fd != -1 || errno == EFAULT;  // EFAULT: the call exists, the bad pointer was refused
+            return fd != -1 ||
+                   errno == EFAULT;  // EFAULT: the call exists, the bad pointer was refused
         });
         premise("io_uring available", uring, "chapter08 uring_splice");
-        struct statvfs shm{};
-        const bool big_shm = ::statvfs("/dev/shm", &shm) == 0 && (shm.f_blocks * shm.f_frsize >> 20) > 64;
-        premise("/dev/shm larger than 64 MiB", big_shm, "no: Docker's default size; large mappings get SIGBUS");
-        premise("mqueue file system mounted", mounted("mqueue"), "ls /dev/mqueue shows POSIX queues");
+        struct statvfs shm {};
+        const bool big_shm =
+            ::statvfs("/dev/shm", &shm) == 0 && (shm.f_blocks * shm.f_frsize >> 20) > 64;
+        premise("/dev/shm larger than 64 MiB", big_shm,
+                "no: Docker's default size; large mappings get SIGBUS");
+        premise("mqueue file system mounted", mounted("mqueue"),
+                "ls /dev/mqueue shows POSIX queues");
         auto ifaces = kit::read_text_file("/proc/net/dev").value_or("");
-        const bool only_lo = ifaces.find("eth") == std::string::npos && ifaces.find("ens") == std::string::npos &&
+        const bool only_lo = ifaces.find("eth") == std::string::npos &&
+                             ifaces.find("ens") == std::string::npos &&
                              ifaces.find("enp") == std::string::npos;
-        premise("only the loopback interface", only_lo, "a network namespace of its own (container)");
+        premise("only the loopback interface", only_lo,
+                "a network namespace of its own (container)");
 
         std::printf("files\n");
         row("RLIMIT_NOFILE", rlim(RLIMIT_NOFILE), "getrlimit");

@@ -64,7 +64,8 @@ int check_code(const fs::path& dir) {
     std::vector<std::pair<std::string, std::vector<std::string>>> sources;
     for (const auto& e : fs::directory_iterator(dir))
         if (text::excerpt_source_allowed(e.path().filename().string()))
-            sources.emplace_back(e.path().filename().string(), text::lines(read_or_throw(e.path())));
+            sources.emplace_back(e.path().filename().string(),
+                                 text::lines(read_or_throw(e.path())));
     auto blocks = text::fenced_blocks(md, "cpp");
     int bad = 0;
     for (const auto& b : blocks) {
@@ -76,12 +77,14 @@ int check_code(const fs::path& dir) {
                 found = true;
                 break;
             }
-            if (problem.empty() || r.problem.find("elision") != std::string::npos) problem = r.problem;
+            if (problem.empty() || r.problem.find("elision") != std::string::npos)
+                problem = r.problem;
         }
         if (found) continue;
         ++bad;
         const std::string first = b.body.empty() ? "(empty)" : b.body.front();
-        std::cout << readme.string() << ":" << b.line << ": excerpt \"" << first << "\": " << problem << "\n";
+        std::cout << readme.string() << ":" << b.line << ": excerpt \"" << first
+                  << "\": " << problem << "\n";
     }
     std::cout << "code check: " << blocks.size() << " cpp excerpt(s), " << bad << " problem(s)\n";
     return bad == 0 ? 0 : 1;
@@ -97,11 +100,13 @@ struct RunResult {
 
 // Runs `command` with /bin/sh in `cwd`, on a new pseudo-terminal (so stdout is
 // line-buffered and interleaves with stderr as on a reader's screen).
-RunResult run_on_terminal(const std::string& command, const fs::path& cwd, std::chrono::seconds limit) {
+RunResult run_on_terminal(const std::string& command, const fs::path& cwd,
+                          std::chrono::seconds limit) {
     kit::Fd master(kit::check(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), "posix_openpt"));
     kit::check(::grantpt(master.get()), "grantpt");
     kit::check(::unlockpt(master.get()), "unlockpt");
-    const std::string slave_name = kit::check(::ptsname(master.get()), static_cast<char*>(nullptr), "ptsname");
+    const std::string slave_name =
+        kit::check(::ptsname(master.get()), static_cast<char*>(nullptr), "ptsname");
     std::fflush(nullptr);
     const pid_t pid = kit::check(::fork(), "fork");
     if (pid == 0) {
@@ -122,7 +127,8 @@ RunResult run_on_terminal(const std::string& command, const fs::path& cwd, std::
     RunResult r;
     const auto end = std::chrono::steady_clock::now() + limit;
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             r.timed_out = true;
             break;
@@ -156,9 +162,11 @@ int check_output(const fs::path& dir, const fs::path& build) {
         auto ls = text::lines(md);
         for (size_t i = 0; i + 1 < ls.size(); ++i) {
             std::string lower = ls[i];
-            for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            for (auto& c : lower)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             if (lower.rfind("|", 0) == 0 && lower.find("prints") != std::string::npos &&
-                ls[i + 1].rfind("|", 0) == 0 && ls[i + 1].find_first_not_of("|-: ") == std::string::npos) {
+                ls[i + 1].rfind("|", 0) == 0 &&
+                ls[i + 1].find_first_not_of("|-: ") == std::string::npos) {
                 ++bad;
                 std::cout << readme.string() << ":" << i + 1
                           << ": a table column of what a program prints is not checked by any run: "
@@ -190,13 +198,15 @@ int check_output(const fs::path& dir, const fs::path& build) {
                 continue;
             }
             ++bad;
-            std::cout << readme.string() << ":" << c.line << ": $ " << c.command << ": " << why << "\n";
+            std::cout << readme.string() << ":" << c.line << ": $ " << c.command << ": " << why
+                      << "\n";
             std::cout << "  it printed:\n";
             for (const auto& l : actual) std::cout << "    " << l << "\n";
         }
     }
-    std::cout << "output check: " << checked << " block(s) checked (" << commands << " command(s) run), "
-              << unchecked.size() << " unchecked, " << bad << " problem(s)\n";
+    std::cout << "output check: " << checked << " block(s) checked (" << commands
+              << " command(s) run), " << unchecked.size() << " unchecked, " << bad
+              << " problem(s)\n";
     for (const auto& u : unchecked) std::cout << "  unchecked: " << u << "\n";
     return bad == 0 ? 0 : 1;
 }
@@ -215,11 +225,12 @@ std::map<std::string, TestInfo> known_tests(const fs::path& build) {
     static const std::regex add(
         R"re(add_test\(\s*(?:\[(=*)\[([^\]]+)\]\1\]|([^\s()"]+))\s+(?:"([^"]*)"|(\S+)))re");
     static const std::regex filter(R"(--gtest_filter=([^\]\s"]+))");
-    static const std::regex props(R"re(set_tests_properties\(\s*(?:\[(=*)\[([^\]]+)\]\1\]|([^\s()"]+))\s+PROPERTIES\s+([^\n]*))re");
+    static const std::regex props(
+        R"re(set_tests_properties\(\s*(?:\[(=*)\[([^\]]+)\]\1\]|([^\s()"]+))\s+PROPERTIES\s+([^\n]*))re");
     std::map<std::string, TestInfo> tests;
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(build, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(build, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         const auto name = it->path().filename().string();
         if (name != "CTestTestfile.cmake" && !name.ends_with("_tests.cmake")) continue;
         const auto body = kit::read_text_file(it->path().string()).value_or("");
@@ -255,14 +266,16 @@ std::map<std::string, std::string> skipped_tests(const std::string& log,
         auto t1 = line.find('\t');
         auto t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
         if (t2 == std::string::npos) continue;
-        const auto bin = line.substr(0, t1), name = line.substr(t1 + 1, t2 - t1 - 1), why = line.substr(t2 + 1);
+        const auto bin = line.substr(0, t1), name = line.substr(t1 + 1, t2 - t1 - 1),
+                   why = line.substr(t2 + 1);
         if (bin == "ctest")
             out[name] = why;
         else
             by_case[{bin, name}] = why;
     }
     for (const auto& [name, info] : tests)
-        if (auto it = by_case.find({info.binary, info.filter}); it != by_case.end()) out[name] = it->second;
+        if (auto it = by_case.find({info.binary, info.filter}); it != by_case.end())
+            out[name] = it->second;
     return out;
 }
 
@@ -305,7 +318,8 @@ private:
     fs::path chapter_dir(const std::string& nn) {
         std::error_code ec;
         for (const auto& e : fs::directory_iterator(root_, ec))
-            if (e.is_directory() && e.path().filename().string().rfind(nn + "_", 0) == 0) return e.path();
+            if (e.is_directory() && e.path().filename().string().rfind(nn + "_", 0) == 0)
+                return e.path();
         return {};
     }
     std::map<std::string, std::string>& load(const fs::path& dir) {
@@ -314,7 +328,8 @@ private:
         for (const auto& e : fs::directory_iterator(dir)) {
             const auto name = e.path().filename().string();
             if (name.find("_test") == std::string::npos || !name.ends_with(".cpp")) continue;
-            for (auto& [k, v] : text::test_bodies(kit::read_text_file(e.path().string()).value_or("")))
+            for (auto& [k, v] :
+                 text::test_bodies(kit::read_text_file(e.path().string()).value_or("")))
                 it->second[k] = v;
         }
         return it->second;
@@ -370,8 +385,10 @@ int check_proofs(const fs::path& root, const fs::path& build, const std::string&
             for (const auto& q : text::question_claims(md)) {
                 if (q.proof.empty()) continue;  // reported as malformed above
                 if (text::cited_tests(q.proof).empty() && !text::conceptual_proof(q.proof))
-                    problem(q.line, "its **Proof.** names no test and is not \"no test: conceptual (why)\": " +
-                                        q.heading);
+                    problem(
+                        q.line,
+                        "its **Proof.** names no test and is not \"no test: conceptual (why)\": " +
+                            q.heading);
                 relevant(q);
             }
         } else if (std::regex_search(parent, std::regex("^[0-9]{2}_")) && base == "README.md") {
@@ -383,9 +400,9 @@ int check_proofs(const fs::path& root, const fs::path& build, const std::string&
             }
         }
     }
-    std::cout << "proof check: " << cited << " citation(s) in " << files.size() << " file(s), " << tests.size()
-              << " test(s) known, " << problems << " problem(s), " << unproved_here.size()
-              << " cited test(s) not proved on this machine\n";
+    std::cout << "proof check: " << cited << " citation(s) in " << files.size() << " file(s), "
+              << tests.size() << " test(s) known, " << problems << " problem(s), "
+              << unproved_here.size() << " cited test(s) not proved on this machine\n";
     for (const auto& u : unproved_here) std::cout << "  warning: not proved here: " << u << "\n";
     return problems == 0 ? 0 : 1;
 }
@@ -393,17 +410,19 @@ int check_proofs(const fs::path& root, const fs::path& build, const std::string&
 }  // namespace
 
 int main(int argc, char** argv) {
-    return kit::run(argc, argv,
-                    "code CHAPTER_DIR | output CHAPTER_DIR BUILD_DIR | proofs SOURCE_ROOT BUILD_DIR SKIP_LOG FILE.md...",
-                    [](auto args) {
-                        if (args.size() == 2 && args[0] == "code") return check_code(fs::path(args[1]));
-                        if (args.size() == 3 && args[0] == "output")
-                            return check_output(fs::path(args[1]), fs::path(args[2]));
-                        if (args.size() >= 4 && args[0] == "proofs")
-                            return check_proofs(fs::path(args[1]), fs::path(args[2]), std::string(args[3]),
-                                                args.subspan(4));
-                        if (!args.empty() && args[0] != "code" && args[0] != "output" && args[0] != "proofs")
-                            throw kit::unexpected(args[0]);
-                        throw kit::UsageError{};
-                    });
+    return kit::run(
+        argc, argv,
+        "code CHAPTER_DIR | output CHAPTER_DIR BUILD_DIR | proofs SOURCE_ROOT BUILD_DIR SKIP_LOG "
+        "FILE.md...",
+        [](auto args) {
+            if (args.size() == 2 && args[0] == "code") return check_code(fs::path(args[1]));
+            if (args.size() == 3 && args[0] == "output")
+                return check_output(fs::path(args[1]), fs::path(args[2]));
+            if (args.size() >= 4 && args[0] == "proofs")
+                return check_proofs(fs::path(args[1]), fs::path(args[2]), std::string(args[3]),
+                                    args.subspan(4));
+            if (!args.empty() && args[0] != "code" && args[0] != "output" && args[0] != "proofs")
+                throw kit::unexpected(args[0]);
+            throw kit::UsageError{};
+        });
 }

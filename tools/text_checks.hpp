@@ -66,8 +66,9 @@ inline constexpr std::string_view kElision = "// ...";
 // What an elision may not skip: a close, a removal, or an error check. A
 // reader who sees an excerpt must not believe a checked call is not there.
 inline const std::vector<std::string_view>& unskippable() {
-    static const std::vector<std::string_view> v = {
-        "close(", "check(", "check_err(", "errno", "== -1", "unlink(", "munmap(", "IPC_RMID", "waitpid("};
+    static const std::vector<std::string_view> v = {"close(",  "check(",   "check_err(",
+                                                    "errno",   "== -1",    "unlink(",
+                                                    "munmap(", "IPC_RMID", "waitpid("};
     return v;
 }
 
@@ -81,7 +82,8 @@ namespace detail {
 inline bool find_lines(const std::vector<std::string>& hay, const std::vector<std::string>& needle,
                        size_t from, size_t& at) {
     if (needle.empty() || from > hay.size()) return false;
-    auto it = std::search(hay.begin() + static_cast<long>(from), hay.end(), needle.begin(), needle.end());
+    auto it =
+        std::search(hay.begin() + static_cast<long>(from), hay.end(), needle.begin(), needle.end());
     if (it == hay.end()) return false;
     at = static_cast<size_t>(it - hay.begin());
     return true;
@@ -91,7 +93,8 @@ inline bool find_lines(const std::vector<std::string>& hay, const std::vector<st
 // The parts of an excerpt between elision markers, blank edges dropped; an
 // empty optional when the markers are misplaced (first, last, doubled, or a
 // block of markers only).
-[[nodiscard]] inline std::optional<std::vector<std::vector<std::string>>> excerpt_parts(const Block& block) {
+[[nodiscard]] inline std::optional<std::vector<std::vector<std::string>>> excerpt_parts(
+    const Block& block) {
     std::vector<std::vector<std::string>> parts(1);
     for (const auto& l : block.body) {
         if (l == kElision)
@@ -111,7 +114,8 @@ inline bool find_lines(const std::vector<std::string>& hay, const std::vector<st
 // An excerpt appears in a source when its parts occur there verbatim, in
 // order (ignoring leading/trailing whitespace), and the lines each elision
 // skips hold nothing unskippable. Every start of the first part is tried.
-[[nodiscard]] inline ExcerptResult excerpt_in_source(const Block& block, const std::vector<std::string>& src) {
+[[nodiscard]] inline ExcerptResult excerpt_in_source(const Block& block,
+                                                     const std::vector<std::string>& src) {
     auto parts = excerpt_parts(block);
     if (!parts) return {false, "an elision marker must stand between two pieces of code"};
     std::string skipped_problem;
@@ -128,7 +132,8 @@ inline bool find_lines(const std::vector<std::string>& hay, const std::vector<st
             for (size_t i = pos; i < next && ok; ++i)
                 for (auto bad : unskippable())
                     if (src[i].find(bad) != std::string::npos) {
-                        skipped_problem = "the elision skips \"" + src[i] + "\" (a close, removal or error check)";
+                        skipped_problem = "the elision skips \"" + src[i] +
+                                          "\" (a close, removal or error check)";
                         ok = false;
                         break;
                     }
@@ -137,12 +142,14 @@ inline bool find_lines(const std::vector<std::string>& hay, const std::vector<st
         if (ok) return {true, {}};
         start = at + 1;
     }
-    return {false, skipped_problem.empty() ? "not found in the chapter's programs or headers" : skipped_problem};
+    return {false, skipped_problem.empty() ? "not found in the chapter's programs or headers"
+                                           : skipped_problem};
 }
 
 // Files an excerpt may come from: programs and chapter headers, not tests.
 [[nodiscard]] inline bool excerpt_source_allowed(std::string_view filename) {
-    const bool code = filename.ends_with(".cpp") || filename.ends_with(".hpp") || filename.ends_with(".h");
+    const bool code =
+        filename.ends_with(".cpp") || filename.ends_with(".hpp") || filename.ends_with(".h");
     return code && filename.find("_test") == std::string_view::npos;
 }
 
@@ -264,7 +271,8 @@ inline constexpr std::string_view kAnyLines = "<...>";
     size_t i = 0, j = 0;
     while (i < n && j < m && pats[i] && std::regex_match(actual[j], *pats[i])) ++i, ++j;
     if (i < n && pats[i])
-        why = "expected \"" + expected[i] + "\", got " + (j < m ? "\"" + actual[j] + "\"" : "no more output");
+        why = "expected \"" + expected[i] + "\", got " +
+              (j < m ? "\"" + actual[j] + "\"" : "no more output");
     else if (i == n)
         why = "unexpected further output: \"" + (j < m ? actual[j] : std::string()) + "\"";
     else
@@ -331,10 +339,13 @@ struct Claim {
         if (ls[i].rfind("### Q", 0) != 0) continue;
         Claim c{static_cast<int>(i + 1), ls[i], ls[i] + "\n", "", true};
         size_t j = i + 1;
-        for (bool in_proof = false; j < ls.size() && ls[j].rfind("## ", 0) != 0 && ls[j].rfind("### ", 0) != 0; ++j) {
+        for (bool in_proof = false;
+             j < ls.size() && ls[j].rfind("## ", 0) != 0 && ls[j].rfind("### ", 0) != 0; ++j) {
             c.text += ls[j] + "\n";
-            if (ls[j].rfind("**Proof.**", 0) == 0) in_proof = true;
-            else if (ls[j].empty() || ls[j].rfind("**", 0) == 0) in_proof = false;
+            if (ls[j].rfind("**Proof.**", 0) == 0)
+                in_proof = true;
+            else if (ls[j].empty() || ls[j].rfind("**", 0) == 0)
+                in_proof = false;
             if (in_proof) c.proof += ls[j] + "\n";
         }
         out.push_back(std::move(c));
@@ -365,8 +376,9 @@ struct Claim {
         }
         if (fence) continue;
         if (l.rfind("## ", 0) == 0) {
-            inside = std::any_of(sections.begin(), sections.end(),
-                                 [&](const std::string& s) { return l.find(s) != std::string::npos; });
+            inside = std::any_of(sections.begin(), sections.end(), [&](const std::string& s) {
+                return l.find(s) != std::string::npos;
+            });
             open = nullptr;
             continue;
         }
@@ -413,11 +425,13 @@ struct Claim {
 // TEST/TEST_F/TEST_P line to the next one. (A parameterised case's ctest name
 // has a prefix and a "/N" suffix; callers strip those.)
 [[nodiscard]] inline std::map<std::string, std::string> test_bodies(const std::string& source) {
-    static const std::regex head(R"((^|\n)\s*TEST(_F|_P)?\(\s*([A-Za-z0-9_]+)\s*,\s*([A-Za-z0-9_]+)\s*\))");
+    static const std::regex head(
+        R"((^|\n)\s*TEST(_F|_P)?\(\s*([A-Za-z0-9_]+)\s*,\s*([A-Za-z0-9_]+)\s*\))");
     std::map<std::string, std::string> out;
     std::vector<std::pair<size_t, std::string>> starts;
     for (std::sregex_iterator it(source.begin(), source.end(), head), end; it != end; ++it)
-        starts.emplace_back(static_cast<size_t>(it->position(0)), (*it)[3].str() + "." + (*it)[4].str());
+        starts.emplace_back(static_cast<size_t>(it->position(0)),
+                            (*it)[3].str() + "." + (*it)[4].str());
     for (size_t k = 0; k < starts.size(); ++k) {
         const size_t from = starts[k].first;
         const size_t to = k + 1 < starts.size() ? starts[k + 1].first : source.size();

@@ -48,7 +48,8 @@ public:
               "    EXPECT_EQ(n, 5);\n"
               "}\n");
         std::ofstream(build() / "CTestTestfile.cmake")
-            << "add_test([=[chapter01.PipeWrite.FullPipeFailsWithEagain]=] \"/b/01_demo/01_demo_test\" "
+            << "add_test([=[chapter01.PipeWrite.FullPipeFailsWithEagain]=] "
+               "\"/b/01_demo/01_demo_test\" "
                "\"--gtest_filter=PipeWrite.FullPipeFailsWithEagain\")\n"
             << "add_test([=[chapter01.PipeRead.ReadReturnsTheBytes]=] \"/b/01_demo/01_demo_test\" "
                "\"--gtest_filter=PipeRead.ReadReturnsTheBytes\")\n"
@@ -67,16 +68,21 @@ public:
     FakeKit(const FakeKit&) = delete;
     FakeKit& operator=(const FakeKit&) = delete;
 
-    void write(const std::string& rel, const std::string& text) { std::ofstream(root_ / rel) << text; }
+    void write(const std::string& rel, const std::string& text) {
+        std::ofstream(root_ / rel) << text;
+    }
     [[nodiscard]] fs::path build() const { return root_ / "build"; }
     [[nodiscard]] std::string lesson() const { return (root_ / "01_demo" / "README.md").string(); }
-    [[nodiscard]] std::string questions() const { return (root_ / "questions" / "01_demo.md").string(); }
+    [[nodiscard]] std::string questions() const {
+        return (root_ / "questions" / "01_demo.md").string();
+    }
 
     kit::test::Captured code() {
         return kit::test::run_program({tool(), "code", (root_ / "01_demo").string()});
     }
     kit::test::Captured output() {
-        return kit::test::run_program({tool(), "output", (root_ / "01_demo").string(), (build() / "01_demo").string()});
+        return kit::test::run_program(
+            {tool(), "output", (root_ / "01_demo").string(), (build() / "01_demo").string()});
     }
     kit::test::Captured proofs() {
         return kit::test::run_program({tool(), "proofs", root_.string(), build().string(),
@@ -129,7 +135,9 @@ TEST(LessonCheck, TheUnchangedLessonPassesEveryCheck) {
     EXPECT_TRUE(code.status.ok()) << code.out;
     EXPECT_TRUE(output.status.ok()) << output.out;
     EXPECT_TRUE(proofs.status.ok()) << proofs.out;
-    EXPECT_NE(output.out.find("1 block(s) checked (1 command(s) run), 0 unchecked"), std::string::npos) << output.out;
+    EXPECT_NE(output.out.find("1 block(s) checked (1 command(s) run), 0 unchecked"),
+              std::string::npos)
+        << output.out;
 }
 
 TEST(LessonCheck, FalsifiedProgramOutputFails) {
@@ -138,12 +146,14 @@ TEST(LessonCheck, FalsifiedProgramOutputFails) {
                                           "capacity: 4096 bytes (PIPE_BUF: 65536)"));
     auto r = k.output();
     EXPECT_TRUE(r.status.exited_with(1)) << r.out;
-    EXPECT_NE(r.out.find("expected \"capacity: 4096 bytes (PIPE_BUF: 65536)\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("expected \"capacity: 4096 bytes (PIPE_BUF: 65536)\""), std::string::npos)
+        << r.out;
 }
 
 TEST(LessonCheck, PlaceholdersMatchOnlyWhatTheyStandFor) {
     FakeKit k;
-    k.write("01_demo/README.md", replaced(kGoodLesson, "capacity: 65536 bytes", "capacity: <n> bytes"));
+    k.write("01_demo/README.md",
+            replaced(kGoodLesson, "capacity: 65536 bytes", "capacity: <n> bytes"));
     EXPECT_TRUE(k.output().status.ok());
     k.write("01_demo/README.md", replaced(kGoodLesson, "pid <pid>", "pid <hex>x"));
     EXPECT_TRUE(k.output().status.exited_with(1));
@@ -156,17 +166,20 @@ TEST(LessonCheck, PlaceholdersMatchOnlyWhatTheyStandFor) {
 TEST(LessonCheck, AnUncheckedBlockIsCountedWithItsReason) {
     FakeKit k;
     k.write("01_demo/README.md",
-            replaced(kGoodLesson, "```sh\n$ ./capacity", "<!-- unchecked: needs a second terminal -->\n```sh\n$ ./capacity"));
+            replaced(kGoodLesson, "```sh\n$ ./capacity",
+                     "<!-- unchecked: needs a second terminal -->\n```sh\n$ ./capacity"));
     auto r = k.output();
     EXPECT_TRUE(r.status.ok()) << r.out;
-    EXPECT_NE(r.out.find("0 block(s) checked (0 command(s) run), 1 unchecked"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("0 block(s) checked (0 command(s) run), 1 unchecked"), std::string::npos)
+        << r.out;
     EXPECT_NE(r.out.find("needs a second terminal"), std::string::npos) << r.out;
 }
 
 TEST(LessonCheck, AWhatItPrintsColumnFails) {
     FakeKit k;
     k.write("01_demo/README.md",
-            kGoodLesson + "\n## The programs\n\n| File | What it prints |\n|---|---|\n| demo | `ok` |\n");
+            kGoodLesson +
+                "\n## The programs\n\n| File | What it prints |\n|---|---|\n| demo | `ok` |\n");
     EXPECT_TRUE(k.output().status.exited_with(1));
 }
 
@@ -175,7 +188,8 @@ TEST(LessonCheck, AnExcerptCopiedFromATestFileFails) {
     k.write("01_demo/README.md", kGoodLesson + "\n```cpp\n    EXPECT_EQ(errno, EAGAIN);\n```\n");
     auto r = k.code();
     EXPECT_TRUE(r.status.exited_with(1)) << r.out;
-    EXPECT_NE(r.out.find("not found in the chapter's programs or headers"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("not found in the chapter's programs or headers"), std::string::npos)
+        << r.out;
 }
 
 TEST(LessonCheck, AnExcerptOfOnlyAnElisionFails) {
@@ -200,7 +214,8 @@ TEST(ProofCheck, AProofThatNamesNoTestFails) {
     FakeKit k;
     k.write("01_demo/README.md", kGoodLesson);
     k.write("questions/01_demo.md",
-            replaced(kGoodQuestions, "**Proof.** `chapter01.PipeWrite.FullPipeFailsWithEagain`", "**Proof.** trust me."));
+            replaced(kGoodQuestions, "**Proof.** `chapter01.PipeWrite.FullPipeFailsWithEagain`",
+                     "**Proof.** trust me."));
     auto r = k.proofs();
     EXPECT_TRUE(r.status.exited_with(1)) << r.out;
     EXPECT_NE(r.out.find("names no test"), std::string::npos) << r.out;
@@ -210,10 +225,12 @@ TEST(ProofCheck, AConceptualProofNeedsItsReason) {
     FakeKit k;
     k.write("01_demo/README.md", kGoodLesson);
     const std::string q = replaced(kGoodQuestions, "It fails with EAGAIN.", "It depends.");
-    k.write("questions/01_demo.md", replaced(q, "`chapter01.PipeWrite.FullPipeFailsWithEagain`", "no test: conceptual"));
+    k.write("questions/01_demo.md",
+            replaced(q, "`chapter01.PipeWrite.FullPipeFailsWithEagain`", "no test: conceptual"));
     EXPECT_TRUE(k.proofs().status.exited_with(1));
     k.write("questions/01_demo.md",
-            replaced(q, "`chapter01.PipeWrite.FullPipeFailsWithEagain`", "no test: conceptual (a design choice, not a kernel fact)"));
+            replaced(q, "`chapter01.PipeWrite.FullPipeFailsWithEagain`",
+                     "no test: conceptual (a design choice, not a kernel fact)"));
     EXPECT_TRUE(k.proofs().status.ok());
 }
 
@@ -237,35 +254,43 @@ TEST(ProofCheck, AnUncitedParagraphInTheFactsFailsToo) {
 
 TEST(ProofCheck, AFalseClaimCitingAnUnrelatedTestFails) {
     FakeKit k;
-    k.write("01_demo/README.md",
-            replaced(kGoodLesson, "## Myths",
-                     "- Reading an empty pipe fails with `ENOSPC` (proved by chapter01.PipeRead.ReadReturnsTheBytes).\n\n"
-                     "## Myths"));
+    k.write("01_demo/README.md", replaced(kGoodLesson, "## Myths",
+                                          "- Reading an empty pipe fails with `ENOSPC` (proved by "
+                                          "chapter01.PipeRead.ReadReturnsTheBytes).\n\n"
+                                          "## Myths"));
     k.write("questions/01_demo.md", kGoodQuestions);
     auto r = k.proofs();
     EXPECT_TRUE(r.status.exited_with(1)) << r.out;
-    EXPECT_NE(r.out.find("names ENOSPC, but no test it cites mentions ENOSPC"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("names ENOSPC, but no test it cites mentions ENOSPC"), std::string::npos)
+        << r.out;
 }
 
 TEST(ProofCheck, ACitationOfAMissingTestFails) {
     FakeKit k;
-    k.write("01_demo/README.md", replaced(kGoodLesson, "PipeRead.ReadReturnsTheBytes", "PipeRead.NoSuchCase"));
+    k.write("01_demo/README.md",
+            replaced(kGoodLesson, "PipeRead.ReadReturnsTheBytes", "PipeRead.NoSuchCase"));
     k.write("questions/01_demo.md", kGoodQuestions);
     auto r = k.proofs();
     EXPECT_TRUE(r.status.exited_with(1)) << r.out;
-    EXPECT_NE(r.out.find("cites chapter01.PipeRead.NoSuchCase, which is not a test"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("cites chapter01.PipeRead.NoSuchCase, which is not a test"),
+              std::string::npos)
+        << r.out;
 }
 
 TEST(ProofCheck, CitedTestsThatSkipHereOrAreDisabledAreReportedNotFailed) {
     FakeKit k;
-    k.write("01_demo/README.md", replaced(kGoodLesson, "ReadReturnsTheBytes).", "ReadReturnsTheBytes, chapter01.DISABLED_Old.Case)."));
+    k.write("01_demo/README.md", replaced(kGoodLesson, "ReadReturnsTheBytes).",
+                                          "ReadReturnsTheBytes, chapter01.DISABLED_Old.Case)."));
     k.write("questions/01_demo.md", kGoodQuestions);
-    std::ofstream(k.build() / "skipped.log") << "01_demo_test\tPipeWrite.FullPipeFailsWithEagain\tneeds a capability\n";
+    std::ofstream(k.build() / "skipped.log")
+        << "01_demo_test\tPipeWrite.FullPipeFailsWithEagain\tneeds a capability\n";
     auto r = k.proofs();
     EXPECT_TRUE(r.status.ok()) << r.out;
     EXPECT_NE(r.out.find("2 cited test(s) not proved on this machine"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("chapter01.PipeWrite.FullPipeFailsWithEagain (skipped here: needs a capability)"),
-              std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(
+                  "chapter01.PipeWrite.FullPipeFailsWithEagain (skipped here: needs a capability)"),
+              std::string::npos)
+        << r.out;
     EXPECT_NE(r.out.find("chapter01.DISABLED_Old.Case (disabled)"), std::string::npos) << r.out;
 }
 
@@ -286,7 +311,8 @@ TEST(LeakGuard, ReportsAnExtraObjectByName) {
     std::vector<std::string> before = {"/dev/shm/ipckit-1-0-a", "sysv-msg key=0x00000000 id=3"};
     auto after = before;
     after.push_back("/tmp/ipckit-9-1-fifo");
-    EXPECT_EQ(kit::leak::new_objects(before, after), std::vector<std::string>{"/tmp/ipckit-9-1-fifo"});
+    EXPECT_EQ(kit::leak::new_objects(before, after),
+              std::vector<std::string>{"/tmp/ipckit-9-1-fifo"});
     EXPECT_TRUE(kit::leak::new_objects(after, before).empty());  // removed objects are no leak
 }
 
@@ -312,7 +338,8 @@ TEST(LeakGuard, ParsesProcSysvipc) {
     auto guard = kit::unlink_guard(path);
     std::ofstream(path) << "       key      msqid perms ...\n"
                         << "         0          5   600 0 0\n";
-    EXPECT_EQ(kit::leak::sysv_objects(path, "msg"), std::vector<std::string>{"sysv-msg key=0 id=5"});
+    EXPECT_EQ(kit::leak::sysv_objects(path, "msg"),
+              std::vector<std::string>{"sysv-msg key=0 id=5"});
 }
 
 TEST(TextChecks, ExcerptMatchesIgnoringIndentationAndAllowsElisions) {

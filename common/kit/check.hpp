@@ -48,8 +48,7 @@ T check(T rc, std::string_view call) {
 // Calls that return a pointer with a failure value (mmap → MAP_FAILED,
 // shmat → (void*)-1, sem_open → SEM_FAILED, popen → nullptr).
 template <class P>
-    requires std::is_pointer_v<P>
-P check(P p, P failed, std::string_view call) {
+requires std::is_pointer_v<P> P check(P p, P failed, std::string_view call) {
     if (p == failed) throw SysError(errno ? errno : EIO, call);
     return p;
 }
@@ -111,8 +110,10 @@ inline void no_arguments(std::span<const std::string_view> args) {
     for (auto pos = usage.find(option); pos != std::string_view::npos;
          pos = usage.find(option, pos + 1)) {
         const auto end = pos + option.size();
-        const bool starts = pos == 0 || std::string_view(" [(|").find(usage[pos - 1]) != std::string_view::npos;
-        const bool ends = end == usage.size() || std::string_view(" ]),|=").find(usage[end]) != std::string_view::npos;
+        const bool starts =
+            pos == 0 || std::string_view(" [(|").find(usage[pos - 1]) != std::string_view::npos;
+        const bool ends = end == usage.size() ||
+                          std::string_view(" ]),|=").find(usage[end]) != std::string_view::npos;
         if (starts && ends) return true;
     }
     return false;
@@ -148,8 +149,8 @@ int run(int argc, char** argv, std::string_view usage, Body&& body) {
     } catch (const UsageError& e) {
         if (!e.detail.empty())
             std::fprintf(stderr, "%.*s: %s\n", int(prog.size()), prog.data(), e.detail.c_str());
-        std::fprintf(stderr, "usage: %.*s %.*s\n", int(prog.size()), prog.data(),
-                     int(usage.size()), usage.data());
+        std::fprintf(stderr, "usage: %.*s %.*s\n", int(prog.size()), prog.data(), int(usage.size()),
+                     usage.data());
         return 2;
     } catch (const SysError& e) {
         std::fprintf(stderr, "%.*s: %s\n", int(prog.size()), prog.data(), e.message().c_str());

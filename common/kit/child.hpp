@@ -51,10 +51,13 @@ struct ExitStatus {
     // Readable form for test failure messages: "exited 0", "killed by signal 13 (Broken pipe)".
     [[nodiscard]] std::string describe() const {
         switch (how) {
-            case How::exited: return "exited " + std::to_string(code);
+            case How::exited:
+                return "exited " + std::to_string(code);
             case How::signaled:
-                return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
-            case How::timed_out: return "overran its deadline and was killed";
+                return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) +
+                       ")";
+            case How::timed_out:
+                return "overran its deadline and was killed";
         }
         return "?";
     }

@@ -101,9 +101,15 @@ public:
     ~SysvGuard() {
         if (id_ < 0) return;
         switch (kind_) {
-            case Kind::msg: ::msgctl(id_, IPC_RMID, nullptr); break;
-            case Kind::sem: ::semctl(id_, 0, IPC_RMID); break;
-            case Kind::shm: ::shmctl(id_, IPC_RMID, nullptr); break;
+            case Kind::msg:
+                ::msgctl(id_, IPC_RMID, nullptr);
+                break;
+            case Kind::sem:
+                ::semctl(id_, 0, IPC_RMID);
+                break;
+            case Kind::shm:
+                ::shmctl(id_, IPC_RMID, nullptr);
+                break;
         }
     }
     [[nodiscard]] int id() const noexcept { return id_; }

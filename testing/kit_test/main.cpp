@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -39,7 +38,8 @@ public:
         if (auto nl = reason.find('\n'); nl != std::string::npos) reason.resize(nl);
         for (auto& c : reason)
             if (c == '\t') c = ' ';
-        std::string line = binary_ + "\t" + info.test_suite_name() + "." + info.name() + "\t" + reason + "\n";
+        std::string line =
+            binary_ + "\t" + info.test_suite_name() + "." + info.name() + "\t" + reason + "\n";
         // One write() with O_APPEND: lines from parallel test processes never mix.
         int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (fd == -1) return;
@@ -58,13 +58,16 @@ int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
     // GoogleTest leaves its help flags in argv after printing its usage.
     int unknown = 1;
-    while (unknown < argc && (std::strcmp(argv[unknown], "--help") == 0 || std::strcmp(argv[unknown], "-h") == 0 ||
-                              std::strcmp(argv[unknown], "-?") == 0 || std::strcmp(argv[unknown], "/?") == 0))
+    while (unknown < argc &&
+           (std::strcmp(argv[unknown], "--help") == 0 || std::strcmp(argv[unknown], "-h") == 0 ||
+            std::strcmp(argv[unknown], "-?") == 0 || std::strcmp(argv[unknown], "/?") == 0))
         ++unknown;
     if (unknown < argc) {
         const auto prog = kit::program_name(argv[0]);
-        std::fprintf(stderr, "%.*s: unknown flag %s (a test binary takes GoogleTest's --gtest_* flags only)\n",
-                     int(prog.size()), prog.data(), kit::quoted(argv[unknown]).c_str());
+        std::fprintf(
+            stderr,
+            "%.*s: unknown flag %s (a test binary takes GoogleTest's --gtest_* flags only)\n",
+            int(prog.size()), prog.data(), kit::quoted(argv[unknown]).c_str());
         // GoogleTest prints its usage only while parsing a first --help: run
         // this binary once more with that flag alone, then refuse.
         std::fflush(nullptr);
