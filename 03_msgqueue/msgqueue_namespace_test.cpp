@@ -7,6 +7,7 @@
 #include <mqueue.h>
 #include <sched.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <unistd.h>
 
@@ -211,5 +212,42 @@ TEST(IpcNamespace, MqueueLimitsArePerNamespaceAndStartAtTheDefaults) {
     EXPECT_EQ(proc_long(dir + "msg_max"), outer_max);  // while the child's namespace lives
     EXPECT_EQ(proc_long(dir + "msgsize_max"), outer_size);
     say(go.write.get(), "x");
+    EXPECT_TRUE(child.wait().ok());
+}
+
+// What an IPC namespace does not isolate: POSIX shared memory lives in the
+// /dev/shm mount, so a container shares it exactly when it shares the mount
+// (Docker's --ipc=host, --ipc=container:X, or a volume on /dev/shm).
+TEST(IpcNamespace, PosixSharedMemoryIsAFileInTheDevShmMountSoANewIpcNamespaceStillSeesIt) {
+    const auto name = kit::unique_posix_name("ns-shm");
+    auto guard = kit::shm_unlink_guard(name);
+    kit::Fd shm(kit::check(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open"));
+    const std::string text = "outside";
+    kit::write_all(shm.get(), std::as_bytes(std::span(text)));
+    auto report = kit::make_pipe();
+    auto child = kit::spawn([&] {
+        if (int err = enter_new_ipc_namespace(); err != 0) {
+            say(report.write.get(), std::string("refused: ") + std::strerror(err) + "\n");
+            return kRefused;
+        }
+        errno = 0;
+        int fd = ::shm_open(name.c_str(), O_RDONLY, 0);
+        if (fd == -1) {
+            say(report.write.get(), std::string("shm_open: ") + std::strerror(errno) + "\n");
+            return 1;
+        }
+        char buf[16] = {};
+        const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+        say(report.write.get(),
+            "read: " + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) + "\n");
+        return 0;
+    });
+    const std::string line = heard(report.read.get());
+    if (line.rfind("refused", 0) == 0) {
+        EXPECT_TRUE(child.wait().exited_with(kRefused));
+        GTEST_SKIP() << "no new IPC namespace here (unshare CLONE_NEWIPC, and with CLONE_NEWUSER): "
+                     << line;
+    }
+    EXPECT_EQ(line, "read: outside");
     EXPECT_TRUE(child.wait().ok());
 }
