@@ -204,9 +204,7 @@ TEST(DatagramOverflow, UnixDgramANamedReceiverQueuesAtMostMaxDgramQlen) {
 namespace {
 
 // Runs `cmd` through the shell; true if it exited 0.
-bool sh(const std::string& cmd) {
-    return std::system(cmd.c_str()) == 0;
-}
+bool sh(const std::string& cmd) { return std::system(cmd.c_str()) == 0; }
 
 // The test's body, usable in this process or in a child: "" when the server
 // and client talked, "skip: ..." when the machine does not allow it, else
@@ -317,9 +315,11 @@ TEST(CrossHost, ServerAndClientTalkAcrossAVethPair) {
         auto result = kit::make_pipe();
         auto outer = kit::spawn([&] {
             result.read.reset();
-            const std::string r = become_root_of_a_user_namespace()
-                                      ? talk_across_a_veth_pair()
-                                      : "skip: unprivileged user namespaces are refused here";
+            const std::string r =
+                become_root_of_a_user_namespace()
+                    ? talk_across_a_veth_pair()
+                    : std::string("skip: unshare(CLONE_NEWUSER | CLONE_NEWNET): ") +
+                          strerrorname_np(errno);
             kit::write_all(result.write.get(), std::as_bytes(std::span(r)));
             return 0;
         });
