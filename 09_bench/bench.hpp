@@ -37,6 +37,12 @@ public:
     virtual ~Link() = default;
     // Called once in each child after fork; peer is the other child's pid.
     [[nodiscard]] virtual std::unique_ptr<Endpoint> open(Role role, pid_t peer) = 0;
+    // Both roles will be opened in one process (the method lab's threads): open() then leaves
+    // the other role's descriptors in place instead of closing them. Rows the lab runs honour it.
+    void share_one_process() { one_process_ = true; }
+
+protected:
+    bool one_process_ = false;
 };
 
 // One row of the tables: what is measured, never what others measured (quoted figures from
@@ -67,6 +73,8 @@ std::unique_ptr<Link> make_tcp(std::size_t);
 std::unique_ptr<Link> make_udp(std::size_t);
 std::unique_ptr<Link> make_shm_sem(std::size_t);
 std::unique_ptr<Link> make_shm_ring(std::size_t);
+// How many pauses the rings spin before they sleep (default 2,048; the method lab varies it).
+void set_ring_spins(int pauses);
 std::unique_ptr<Link> make_mmap_file(std::size_t);
 std::unique_ptr<Link> make_rt_signal(std::size_t);
 std::unique_ptr<Link> make_eventfd(std::size_t);

@@ -227,6 +227,36 @@ TEST(BenchProgress, WithStdoutAPipeEachFinishedCellIsOneLineOnStderr) {
     EXPECT_EQ(r.err.find('\r'), std::string::npos) << "a redrawn progress line went into a log";
 }
 
+// The method lab: every method row for each of its four mechanisms, each explained.
+TEST(BenchLab, EveryMethodRowAppearsForEachMechanismWithItsExplanation) {
+    auto r = bench({"--lab", "--quick"});
+    ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.out << r.err;
+    const bool two = r.out.find("cross-CPU rows are not measured") == std::string::npos;
+    std::vector<std::string> rows;
+    for (const char* mech : {"pipe ", "Unix stream socket ", "shm ring, spin then futex ",
+                             "eventfd (8 B, wake-up) "}) {
+        std::vector<std::string> methods = {"same CPU", "unpinned"};
+        if (two)
+            methods.insert(methods.end(),
+                           {"processes, cross CPU", "half round trip", "threads, cross CPU"});
+        if (two && std::string(mech) != "eventfd (8 B, wake-up) ")
+            methods.push_back("payload untouched");
+        if (two && std::string(mech) == "shm ring, spin then futex ")
+            methods.insert(methods.end(), {"spin only", "block only", "iceoryx2's way"});
+        for (const auto& how : methods) {
+            std::istringstream in(r.out);
+            bool found = false;
+            for (std::string line; std::getline(in, line);)
+                found = found || (line.rfind(mech, 0) == 0 &&
+                                  line.find(" " + how + " ") != std::string::npos);
+            EXPECT_TRUE(found) << "no row '" << mech << how << "' in:\n" << r.out;
+        }
+    }
+    EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("CPU us/trip: user + system time of both sides (getrusage)"),
+              std::string::npos);
+}
+
 // The floor is measured again right before every ping-pong cell it bounds, not once.
 TEST(BenchOutput, TheFloorIsMeasuredBeforeEveryPingPongCellItBounds) {
     if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "the cache-line floor needs two CPUs";

@@ -14,8 +14,10 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "kit/child.hpp"
@@ -25,9 +27,7 @@ namespace bench {
 namespace {
 
 volatile std::sig_atomic_t g_stop_signal = 0;  // the signal that asked the run to stop, or 0
-extern "C" void note_stop_signal(int sig) {
-    g_stop_signal = sig;
-}
+extern "C" void note_stop_signal(int sig) { g_stop_signal = sig; }
 constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
 
 void pin_to(int cpu) {
@@ -38,9 +38,10 @@ void pin_to(int cpu) {
 }
 
 // The body of one child: learn the peer's pid from the parent, pin, open, measure, report.
-int child(Link* link, Role role, std::size_t size, int cpu, Mode mode, const Settings& s,
-          int start_fd, int report_fd, pid_t parent) {
-    Report r;
+int child(Link* link, Role role, std::size_t size, int cpu, int peer_cpu, Mode mode,
+          const Settings& s, int start_fd, int report_fd, pid_t parent) {
+    Report r, rb;  // rb: side b, when it runs as a thread of this process (Settings::threads)
+    std::thread b;
     try {
         // Read first, so the parent's write always finds a reader (no SIGPIPE if a step below
         // fails).
@@ -50,13 +51,24 @@ int child(Link* link, Role role, std::size_t size, int cpu, Mode mode, const Set
         for (int sig : kStopSignals) ::signal(sig, SIG_DFL);  // Ctrl-C ends a child outright
         kit::check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl");
         if (::getppid() != parent) return 1;  // the parent died before prctl took effect
-        pin_to(cpu);
+        if (cpu >= 0) pin_to(cpu);
         if (!link) {
             memcpy_a(s, r);
         } else {
+            if (s.threads) link->share_one_process();
             auto ep = link->open(role, peer);
+            if (s.threads)
+                b = std::thread([&] {
+                    try {
+                        if (peer_cpu >= 0) pin_to(peer_cpu);
+                        auto epb = link->open(Role::b, ::getpid());
+                        pingpong_b(*epb, size, s, rb);
+                    } catch (const std::exception& e) {
+                        std::snprintf(rb.error, sizeof rb.error, "%s", e.what());
+                    }
+                });
             if (mode == Mode::pingpong && role == Role::a) pingpong_a(*ep, size, s, r);
-            if (mode == Mode::pingpong && role == Role::b) pingpong_b(*ep, size);
+            if (mode == Mode::pingpong && role == Role::b) pingpong_b(*ep, size, s, r);
             if (mode == Mode::stream && role == Role::a) stream_a(*ep, size, s);
             if (mode == Mode::stream && role == Role::b) stream_b(*ep, size, r);
         }
@@ -64,6 +76,13 @@ int child(Link* link, Role role, std::size_t size, int cpu, Mode mode, const Set
         std::snprintf(r.error, sizeof r.error, "%s", e.message().c_str());
     } catch (const std::exception& e) {
         std::snprintf(r.error, sizeof r.error, "%s", e.what());
+    }
+    if (b.joinable()) {
+        if (!r.error[0]) b.join();  // else side b may wait for ever: _exit below ends it
+        if (!r.error[0] && rb.error[0]) std::memcpy(r.error, rb.error, sizeof r.error);
+        if (rb.ops) r.cpu_s += rb.cpu_s * double(r.ops) / double(rb.ops);
+        kit::write_all(report_fd, std::as_bytes(std::span(&r, 1)));
+        ::_exit(r.error[0] ? 1 : 0);  // no destructor of a thread that still runs
     }
     kit::write_all(report_fd, std::as_bytes(std::span(&r, 1)));
     return r.error[0] ? 1 : 0;
@@ -95,15 +114,16 @@ Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, 
     // Each child drops the other's pipes, so a report pipe reaches EOF when its child is gone.
     kit::Child a = kit::spawn([&] {
         start_a.write.reset(), start_b = {}, rep_b = {}, rep_a.read.reset();
-        return child(link.get(), Role::a, size, where.cpu_a, mode, s, start_a.read.get(),
+        return child(link.get(), Role::a, size, where.pinned ? where.cpu_a : -1,
+                     where.pinned ? where.cpu_b : -1, mode, s, start_a.read.get(),
                      rep_a.write.get(), parent);
     });
     std::optional<kit::Child> b;
-    if (link)
+    if (link && !s.threads)
         b.emplace(kit::spawn([&] {
             start_b.write.reset(), start_a = {}, rep_a = {}, rep_b.read.reset();
-            return child(link.get(), Role::b, size, where.cpu_b, mode, s, start_b.read.get(),
-                         rep_b.write.get(), parent);
+            return child(link.get(), Role::b, size, where.pinned ? where.cpu_b : -1, -1, mode, s,
+                         start_b.read.get(), rep_b.write.get(), parent);
         }));
     start_a.read.reset(), start_b.read.reset(), rep_a.write.reset(), rep_b.write.reset();
     const pid_t pid_b = b ? b->pid() : 0, pid_a = a.pid();
@@ -157,6 +177,9 @@ Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, 
     out.rate = spread(std::vector<double>(r.rate, r.rate + std::min(r.reps, kMaxReps)));
     out.p50_us = r.p50_us, out.p99_us = r.p99_us, out.p999_us = r.p999_us;
     out.count = r.count;
+    if (mode == Mode::pingpong)
+        for (const Report& side : got)
+            if (side.ops) out.cpu_us_per_op += side.cpu_s / double(side.ops) * 1e6;
     return out;
 }
 

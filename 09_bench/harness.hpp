@@ -18,21 +18,24 @@ enum class Mode { pingpong, stream };
 struct Placement {
     std::string name;  // "same" or "cross"
     int cpu_a = 0, cpu_b = 0;
+    bool pinned = true;  // false: the scheduler places both (cpu_a, cpu_b unused)
 };
 
 struct Settings {
     std::chrono::milliseconds budget{150};  // timed part of one repetition
     std::chrono::milliseconds warmup{30};
     int reps = 3;
-    std::chrono::milliseconds deadline{
-        0};  // kill a cell after this long (0: derived from the above)
+    std::chrono::milliseconds deadline{0};  // kill a cell after this long (0: derived)
+    bool touch_payload = true;  // false: only the 8-byte sequence word is written and checked
+    bool threads = false;  // ping-pong between two threads of one child instead of two children
 };
 
 struct Measured {
     std::string error;  // empty when every message arrived intact
     Spread rate;        // per second: round trips (pingpong) or messages at the receiver (stream)
     double p50_us = 0, p99_us = 0, p999_us = 0;  // round-trip latency (pingpong)
-    std::uint64_t count = 0;  // round trips or messages measured, all repetitions
+    std::uint64_t count = 0;   // round trips or messages measured, all repetitions
+    double cpu_us_per_op = 0;  // user + system CPU time of both sides per round trip or message
     [[nodiscard]] bool ok() const { return error.empty(); }
 };
 

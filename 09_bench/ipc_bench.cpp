@@ -7,6 +7,7 @@
 //   ipc_bench --quick               a few milliseconds per cell (a smoke test)
 //   ipc_bench --sizes all           64 B ... 1 MiB;  --sizes 100,4K,1M  picks sizes
 //   ipc_bench --only pipe,shm-ring --cpus cross --format csv
+//   ipc_bench --lab [--quick]       the method lab: one ping-pong measured the ways benchmarks do
 //
 // Prints the ipc-bench-shaped table, latency and throughput tables, the reference rows; exits 1 if
 // any cell failed (a message lost, corrupted or reordered, or a stall killed at its deadline).
@@ -22,9 +23,9 @@
 namespace {
 
 constexpr std::string_view kUsage =
-    "[--quick] [--sizes LIST|all] [--cpus same|cross] [--only NAME,...] [--reps N] [--budget-ms "
-    "N]\n"
-    "       [--format table|csv|json] [--csv FILE] [--json FILE] [--svg FILE]";
+    "[--quick] [--sizes LIST|all] [--cpus same|cross] [--only NAME,...] [--reps N]\n"
+    "       [--budget-ms N] [--format table|csv|json] [--csv FILE] [--json FILE] [--svg FILE]\n"
+    "       ipc_bench --lab [--quick] [--sizes SIZE] [--reps N] [--budget-ms N]";
 
 std::vector<std::string_view> split(std::string_view s) {
     std::vector<std::string_view> out;
@@ -66,6 +67,7 @@ void write_file(const std::string& path, void (*writer)(std::FILE*, const bench:
 struct Options {
     bench::Run run;
     std::string cpus = "both", format = "table", csv, json, svg;
+    bool lab = false;
     std::vector<const bench::Mechanism*> only;
 };
 
@@ -79,7 +81,9 @@ Options parse(std::span<const std::string_view> args) {
             if (i + 1 >= args.size()) throw kit::UsageError{std::string(a) + " needs a value"};
             return args[++i];
         };
-        if (a == "--quick") {
+        if (a == "--lab") {
+            o.lab = true;
+        } else if (a == "--quick") {
             run.settings = {std::chrono::milliseconds(5), std::chrono::milliseconds(2), 1};
         } else if (a == "--sizes") {
             const auto v = value();
@@ -132,6 +136,23 @@ int main(int argc, char** argv) {
         Options o = parse(args);
         bench::Run& run = o.run;
         const auto cpu = allowed_cpus();
+        if (o.lab) {
+            if (!o.only.empty() || o.cpus != "both" || o.format != "table" || !o.csv.empty() ||
+                !o.json.empty() || !o.svg.empty())
+                throw kit::UsageError{"--lab takes only --quick, --sizes, --reps and --budget-ms"};
+            bench::stop_cells_on_signals();
+            static bool on_terminal = ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO);
+            const int failed = bench::run_lab(
+                stdout, run.settings, cpu, run.sizes.front(), [](const std::string& what) {
+                    if (on_terminal)
+                        std::fprintf(stderr, "\r%-70s\r", (what + " ...").c_str());
+                    else
+                        std::fprintf(stderr, "ipc_bench: lab cell %s\n", what.c_str());
+                    bench::raise_if_interrupted();
+                });
+            bench::raise_if_interrupted();
+            return failed ? 1 : 0;
+        }
         if (o.cpus != "cross") run.placements.push_back({"same", cpu[0], cpu[0]});
         if (o.cpus != "same" && cpu.size() >= 2)
             run.placements.push_back({"cross", cpu[0], cpu[1]});

@@ -37,8 +37,6 @@ inline kit::Fd sized(int fd, std::size_t bytes) {
     return owned;
 }
 
-inline void pause_cpu() {
-    __builtin_ia32_pause();
-}  // tells the core this is a spin-wait loop
+inline void pause_cpu() { __builtin_ia32_pause(); }  // tells the core this is a spin-wait loop
 
 }  // namespace bench

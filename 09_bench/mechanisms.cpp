@@ -48,9 +48,7 @@ const std::array kMechanisms = {
 
 }  // namespace
 
-std::span<const Mechanism> mechanisms() {
-    return kMechanisms;
-}
+std::span<const Mechanism> mechanisms() { return kMechanisms; }
 
 const Mechanism* find_mechanism(std::string_view name) {
     for (const auto& m : kMechanisms)

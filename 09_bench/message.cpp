@@ -10,9 +10,7 @@
 namespace bench {
 namespace {
 
-std::uint64_t mix(std::uint64_t w) {
-    return (w + 1) * 0x9E3779B97F4A7C15ULL;
-}
+std::uint64_t mix(std::uint64_t w) { return (w + 1) * 0x9E3779B97F4A7C15ULL; }
 
 }  // namespace
 

@@ -55,6 +55,10 @@ struct Run {
 [[nodiscard]] std::string size_name(std::size_t bytes);  // 100 B, 1 KiB, 1 MiB
 
 void print_tables(std::FILE* out, const Run& run);
+// The method lab (lab.cpp): prints its table, returns the number of failed cells. progress, if
+// set, is told each cell before it runs.
+int run_lab(std::FILE* out, const Settings& base, const std::vector<int>& cpus, std::size_t size,
+            void (*progress)(const std::string&));
 void write_csv(std::FILE* out, const Run& run);
 void write_json(std::FILE* out, const Run& run);
 void write_svg(std::FILE* out, const Run& run);

@@ -6,9 +6,13 @@
 // Every message is stamped with a sequence number and checksum, and the receiver verifies it.
 #include "roles.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "stats.hpp"
@@ -16,9 +20,7 @@
 namespace bench {
 namespace {
 
-double seconds(Clock::duration d) {
-    return std::chrono::duration<double>(d).count();
-}
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // A message body: 256 distinct bytes, then copies of them (quick to make even for 64 MiB).
 std::vector<std::byte> filled(std::size_t size) {
@@ -28,6 +30,28 @@ std::vector<std::byte> filled(std::size_t size) {
     for (std::size_t done = 256; done < size; done *= 2)
         std::memcpy(v.data() + done, v.data(), std::min(done, size - done));
     return v;
+}
+
+// The CPU time (user + system) the calling thread has used, in seconds.
+double cpu_seconds() {
+    rusage u{};
+    ::getrusage(RUSAGE_THREAD, &u);
+    auto s = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+    return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// With the payload untouched (the method lab), only the sequence word is written and checked:
+// what a benchmark that sends one constant buffer over and over measures.
+void stamp_or_word(std::span<std::byte> msg, std::uint64_t word, std::uint64_t sum, bool touch) {
+    if (touch) return stamp(msg, word, sum);
+    std::memcpy(msg.data(), &word, sizeof word);
+}
+void verify_or_word(std::span<const std::byte> msg, std::uint64_t word, bool touch) {
+    if (touch) return verify(msg, word);
+    std::uint64_t w = 0;
+    std::memcpy(&w, msg.data(), sizeof w);
+    if (w != word)
+        throw std::runtime_error("message " + std::to_string(word) + " expected, another arrived");
 }
 
 }  // namespace
@@ -40,11 +64,12 @@ void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
     std::uint64_t seq = 0;
     std::size_t k = 0;
     auto exchange = [&] {
-        stamp(out, seq, sum);
+        stamp_or_word(out, seq, sum, s.touch_payload);
         ep.send(out);
         ep.recv(in);
-        verify(in, seq++);
+        verify_or_word(in, seq++, s.touch_payload);
     };
+    const double cpu_start = cpu_seconds();
     const auto warm = Clock::now();
     do exchange();
     while (Clock::now() - warm < s.warmup);  // the first one is the handshake
@@ -64,7 +89,8 @@ void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
         r.rate[r.reps] = double(n) / seconds(last - start);
         r.count += n;
     }
-    stamp(out, seq | kStop, sum);
+    r.cpu_s = cpu_seconds() - cpu_start, r.ops = seq;
+    stamp_or_word(out, seq | kStop, sum, s.touch_payload);
     ep.send(out);
     std::sort(samples.get(), samples.get() + k);
     std::span<const std::uint32_t> sorted(samples.get(), k);
@@ -73,16 +99,20 @@ void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
     r.p999_us = percentile_sorted(sorted, 99.9) / 1e3;
 }
 
-void pingpong_b(Endpoint& ep, std::size_t size) {
+void pingpong_b(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
     auto out = filled(size), in = filled(size);
     const std::uint64_t sum = payload_sum(out);
+    const double cpu_start = cpu_seconds();
     for (std::uint64_t seq = 0;; ++seq) {
         ep.recv(in);
         std::uint64_t w = 0;
         std::memcpy(&w, in.data(), sizeof w);
-        verify(in, seq | (w & kStop));
-        if (w & kStop) return;
-        stamp(out, w, sum);
+        verify_or_word(in, seq | (w & kStop), s.touch_payload);
+        if (w & kStop) {
+            r.cpu_s = cpu_seconds() - cpu_start, r.ops = seq;
+            return;
+        }
+        stamp_or_word(out, w, sum, s.touch_payload);
         ep.send(out);
     }
 }

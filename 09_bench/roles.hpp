@@ -21,11 +21,13 @@ struct Report {
     double rate[kMaxReps] = {};
     double p50_us = 0, p99_us = 0, p999_us = 0;
     std::uint64_t count = 0;
+    double cpu_s = 0;       // user + system CPU time this side spent in its role (getrusage)
+    std::uint64_t ops = 0;  // the exchanges that time covers (warm-up included)
 };
 
 // Ping-pong: a sends and times each round trip, b answers. Stream: a sends, b counts and times.
 void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r);
-void pingpong_b(Endpoint& ep, std::size_t size);
+void pingpong_b(Endpoint& ep, std::size_t size, const Settings& s, Report& r);
 void stream_a(Endpoint& ep, std::size_t size, const Settings& s);
 void stream_b(Endpoint& ep, std::size_t size, Report& r);
 // The ceiling reference: one process copying a buffer larger than this machine's L2 cache.

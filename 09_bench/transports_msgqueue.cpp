@@ -186,11 +186,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Link> make_sysv_mq(std::size_t size) {
-    return std::make_unique<SysvLink>(size);
-}
-std::unique_ptr<Link> make_posix_mq(std::size_t size) {
-    return std::make_unique<PosixLink>(size);
-}
+std::unique_ptr<Link> make_sysv_mq(std::size_t size) { return std::make_unique<SysvLink>(size); }
+std::unique_ptr<Link> make_posix_mq(std::size_t size) { return std::make_unique<PosixLink>(size); }
 
 }  // namespace bench

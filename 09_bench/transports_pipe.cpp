@@ -26,10 +26,10 @@ public:
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
         // Close the ends this process does not use, so a peer that dies means EOF, not a hang.
         if (role == Role::a) {
-            ab_.read.reset(), ba_.write.reset();
+            if (!one_process_) ab_.read.reset(), ba_.write.reset();
             return std::make_unique<StreamEndpoint>(std::move(ba_.read), std::move(ab_.write));
         }
-        ab_.write.reset(), ba_.read.reset();
+        if (!one_process_) ab_.write.reset(), ba_.read.reset();
         return std::make_unique<StreamEndpoint>(std::move(ab_.read), std::move(ba_.write));
     }
 
@@ -129,14 +129,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Link> make_pipe(std::size_t) {
-    return std::make_unique<PipeLink>();
-}
-std::unique_ptr<Link> make_pipe_signal(std::size_t) {
-    return std::make_unique<SignalPipeLink>();
-}
-std::unique_ptr<Link> make_fifo(std::size_t) {
-    return std::make_unique<FifoLink>();
-}
+std::unique_ptr<Link> make_pipe(std::size_t) { return std::make_unique<PipeLink>(); }
+std::unique_ptr<Link> make_pipe_signal(std::size_t) { return std::make_unique<SignalPipeLink>(); }
+std::unique_ptr<Link> make_fifo(std::size_t) { return std::make_unique<FifoLink>(); }
 
 }  // namespace bench

@@ -32,8 +32,9 @@ constexpr std::uint32_t kRingBytes = 1u << 20;  // a power of two: positions wra
 // Spin only while the peer last ran on another CPU (the kernel's optimistic spinning asks the
 // same question: is the lock owner running elsewhere?). Sharing our CPU, the peer cannot run
 // while we spin, so we go straight to the futex.
-constexpr int kSpins =
-    2048;  // pauses before sleeping: their cost depends on the CPU (ring_spin_budget)
+// A pause's cost depends on the CPU, so the budget is timed (ring_spin_budget).
+constexpr int kSpins = 2048;
+int g_spins = kSpins;  // the method lab varies it: 0 (always sleep) or "never sleep"
 struct Ring {
     alignas(64) std::atomic<std::uint32_t> head;  // bytes consumed (written by the consumer)
     alignas(64) std::atomic<std::uint32_t> tail;  // bytes produced (written by the producer)
@@ -56,7 +57,7 @@ long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t val) {
 void wait_while(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleeps,
                 std::uint32_t seen, int my_cpu, const std::atomic<int>& peer_cpu) {
     if (peer_cpu.load(std::memory_order_relaxed) != my_cpu) {
-        for (int i = 0; i < kSpins; ++i) {
+        for (int i = 0; i < g_spins; ++i) {
             if (word.load(std::memory_order_acquire) != seen) return;
             pause_cpu();
         }
@@ -188,6 +189,8 @@ private:
 };
 
 }  // namespace
+
+void set_ring_spins(int pauses) { g_spins = pauses; }
 
 SpinBudget ring_spin_budget() {
     // One pause costs ~10 ns on some cores and ~140 cycles (~40 ns) on Intel cores since Skylake,

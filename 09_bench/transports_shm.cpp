@@ -130,8 +130,6 @@ std::unique_ptr<Link> make_shm_sem(std::size_t) {
                          "shm_open"),
               2 * sizeof(SemChannel)));
 }
-std::unique_ptr<Link> make_cache_line(std::size_t) {
-    return std::make_unique<LineLink>();
-}
+std::unique_ptr<Link> make_cache_line(std::size_t) { return std::make_unique<LineLink>(); }
 
 }  // namespace bench

@@ -22,12 +22,8 @@
 namespace bench {
 namespace {
 
-int data_signal() {
-    return SIGRTMIN;
-}
-int credit_signal() {
-    return SIGRTMIN + 1;
-}
+int data_signal() { return SIGRTMIN; }
+int credit_signal() { return SIGRTMIN + 1; }
 
 std::uint64_t wait_for(int sig) {
     sigset_t set;
@@ -119,9 +115,12 @@ public:
         : ab_(kit::check(::eventfd(0, EFD_CLOEXEC), "eventfd")),
           ba_(kit::check(::eventfd(0, EFD_CLOEXEC), "eventfd")) {}
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
-        if (role == Role::a)
-            return std::make_unique<EventfdEndpoint>(std::move(ab_), std::move(ba_));
-        return std::make_unique<EventfdEndpoint>(std::move(ba_), std::move(ab_));
+        // Each process takes both counters; two roles in one process each get their own copy.
+        auto take = [this](kit::Fd& fd) {
+            return one_process_ ? kit::Fd(kit::check(::dup(fd.get()), "dup")) : std::move(fd);
+        };
+        if (role == Role::a) return std::make_unique<EventfdEndpoint>(take(ab_), take(ba_));
+        return std::make_unique<EventfdEndpoint>(take(ba_), take(ab_));
     }
 
 private:
@@ -130,11 +129,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Link> make_rt_signal(std::size_t) {
-    return std::make_unique<SignalLink>();
-}
-std::unique_ptr<Link> make_eventfd(std::size_t) {
-    return std::make_unique<EventfdLink>();
-}
+std::unique_ptr<Link> make_rt_signal(std::size_t) { return std::make_unique<SignalLink>(); }
+std::unique_ptr<Link> make_eventfd(std::size_t) { return std::make_unique<EventfdLink>(); }
 
 }  // namespace bench

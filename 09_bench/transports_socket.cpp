@@ -55,7 +55,7 @@ class PairLink final : public Link {
 public:
     PairLink(kit::Fd a, kit::Fd b) : a_(std::move(a)), b_(std::move(b)) {}
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
-        (role == Role::a ? b_ : a_).reset();
+        if (!one_process_) (role == Role::a ? b_ : a_).reset();
         return std::make_unique<StreamEndpoint>(std::move(role == Role::a ? a_ : b_), kit::Fd());
     }
 
