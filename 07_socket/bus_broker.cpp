@@ -30,9 +30,7 @@
 namespace {
 
 volatile sig_atomic_t stop_signal = 0;
-void on_stop(int sig) {
-    stop_signal = sig;
-}
+void on_stop(int sig) { stop_signal = sig; }
 
 // A send that never blocks the broker and never kills it: a subscriber that
 // is gone or not reading loses the message, the others do not wait for it.

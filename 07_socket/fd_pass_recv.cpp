@@ -28,9 +28,7 @@
 namespace {
 
 volatile sig_atomic_t stop_signal = 0;
-void on_stop(int sig) {
-    stop_signal = sig;
-}
+void on_stop(int sig) { stop_signal = sig; }
 
 // Waits until fd is readable; false once SIGINT/SIGTERM arrived (they are
 // blocked except inside ppoll(), so none slips in just before the wait).

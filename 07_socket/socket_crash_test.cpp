@@ -309,9 +309,7 @@ void stop_with(const char* prog, int sig) {
 
 }  // namespace
 
-TEST(UnixStreamPrograms, ServerRemovesItsPathOnSigint) {
-    stop_with("unix_stream_server", SIGINT);
-}
+TEST(UnixStreamPrograms, ServerRemovesItsPathOnSigint) { stop_with("unix_stream_server", SIGINT); }
 
 TEST(UnixStreamPrograms, ServerRemovesItsPathOnSigterm) {
     stop_with("unix_stream_server", SIGTERM);

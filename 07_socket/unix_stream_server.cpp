@@ -30,9 +30,7 @@
 namespace {
 
 volatile sig_atomic_t stop_signal = 0;
-void on_stop(int sig) {
-    stop_signal = sig;
-}
+void on_stop(int sig) { stop_signal = sig; }
 
 // bind() fails with EADDRINUSE while anything exists at the path. Remove it only
 // if it is provably a stale socket: a socket file (lstat, not following a
