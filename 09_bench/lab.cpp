@@ -115,7 +115,7 @@ int run_lab(std::FILE* out, const Settings& base, const std::vector<int>& cpus, 
             const double f = how.half ? 0.5 : 1;
             std::string explained = how.explained;
             if (how.half && !how.derived && ok)
-                explained += " " + num(1e6 / r.rate.median / 2, "%.2f") + " us";
+                explained.append(" ").append(num(1e6 / r.rate.median / 2, "%.2f")).append(" us");
             std::fprintf(out, "%-26s %-22s %9s %9s %13s %12s  %s\n", std::string(m.label).c_str(),
                          how.name, ok ? num(r.p50_us * f, "%.2f").c_str() : "FAILED",
                          ok ? num(r.p99_us * f, "%.2f").c_str() : "-",
