@@ -29,7 +29,6 @@
 
 using ch02::Request;
 using ch02::test::blocked_in_fifo_open;
-using ch02::test::start;
 
 namespace {
 
@@ -63,7 +62,7 @@ TEST(FifoCrash, OpenerKilledWhileBlockedInOpenLeavesOnlyTheName) {
     // gives it no chance to remove the name it made.
     const std::string path = kit::unique_temp_path("opener.fifo");
     auto guard = kit::unlink_guard(path);  // recovery, also if the test fails
-    auto opener = start({kit::test::program_path("fifo_reader"), path});
+    auto opener = kit::test::start_program({kit::test::program_path("fifo_reader"), path});
     ASSERT_TRUE(blocked_in_fifo_open(opener.child.pid())) << "the opener never blocked in open()";
     ASSERT_EQ(::kill(opener.child.pid(), SIGKILL), 0);
     EXPECT_TRUE(opener.child.wait().killed_by(SIGKILL));
@@ -107,7 +106,7 @@ TEST(FifoCrash, WriterKilledMidMessageLeavesTheBytesThenEofAndTheName) {
 TEST(FifoCrash, ServerKilledBySigkillLeavesItsFifoPath) {
     const std::string path = kit::unique_temp_path("killed.srv");
     auto guard = kit::unlink_guard(path);  // recovery, also if the test fails
-    auto server = start({kit::test::program_path("fifo_server"), path});
+    auto server = kit::test::start_program({kit::test::program_path("fifo_server"), path});
     ASSERT_TRUE(server.wait_for("server: ready on " + path)) << server.seen;
     ASSERT_EQ(::kill(server.child.pid(), SIGKILL), 0);
     EXPECT_TRUE(server.child.wait().killed_by(SIGKILL));
@@ -119,7 +118,7 @@ TEST(FifoCrash, ServerKilledBySigkillLeavesItsFifoPath) {
     EXPECT_EQ(errno, ENXIO);
     // Recovery: a restarted server takes the old name (its mkfifo fails with
     // EEXIST, which it accepts) and serves again; stopped by SIGTERM it removes it.
-    auto again = start({kit::test::program_path("fifo_server"), path});
+    auto again = kit::test::start_program({kit::test::program_path("fifo_server"), path});
     ASSERT_TRUE(again.wait_for("server: ready on " + path))
         << "the restarted server refused the existing FIFO (mkfifo EEXIST): " << again.seen;
     auto r = kit::test::run_program({kit::test::program_path("fifo_client"), path, "back"});
@@ -134,7 +133,7 @@ TEST(FifoCrash, ServerStoppedBySigintOrSigtermRemovesItsFifo) {
         SCOPED_TRACE(sigabbrev_np(sig));
         const std::string path = kit::unique_temp_path("stopped.srv");
         auto guard = kit::unlink_guard(path);
-        auto server = start({kit::test::program_path("fifo_server"), path});
+        auto server = kit::test::start_program({kit::test::program_path("fifo_server"), path});
         ASSERT_TRUE(server.wait_for("server: ready on " + path)) << server.seen;
         ASSERT_TRUE(is_fifo(path));
         ASSERT_EQ(::kill(server.child.pid(), sig), 0);
@@ -191,7 +190,7 @@ TEST(FifoCrash, ReaderOrWriterStoppedWhileWaitingInOpenRemovesTheNameItMade) {
         SCOPED_TRACE(program);
         const std::string path = kit::unique_temp_path("waiting.fifo");
         auto guard = kit::unlink_guard(path);
-        auto p = start({kit::test::program_path(program), path});
+        auto p = kit::test::start_program({kit::test::program_path(program), path});
         // It made the name and waits in open() for the other side.
         ASSERT_TRUE(blocked_in_fifo_open(p.child.pid())) << "never blocked in open()";
         EXPECT_TRUE(is_fifo(path));
@@ -206,7 +205,7 @@ TEST(FifoCrash, ReaderOrWriterStoppedWhileWaitingInOpenRemovesTheNameItMade) {
     const std::string path = kit::unique_temp_path("theirs.fifo");
     auto guard = kit::unlink_guard(path);
     ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
-    auto p = start({kit::test::program_path("fifo_reader"), path});
+    auto p = kit::test::start_program({kit::test::program_path("fifo_reader"), path});
     ASSERT_TRUE(blocked_in_fifo_open(p.child.pid())) << "never blocked in open()";
     ASSERT_EQ(::kill(p.child.pid(), SIGINT), 0);
     EXPECT_TRUE(p.child.wait().exited_with(128 + SIGINT));
@@ -218,7 +217,8 @@ TEST(FifoCrash, ClientStoppedBySigintWhileWaitingForItsReplyRemovesItsReplyFifo)
     auto srv = kit::unlink_guard(kit::unique_temp_path("silent.srv"));
     ASSERT_EQ(::mkfifo(srv.c_str(), 0600), 0);
     kit::Fd in(kit::check(::open(srv.c_str(), O_RDONLY | O_NONBLOCK), "open"));
-    auto client = start({kit::test::program_path("fifo_client"), srv.name(), "hello?"});
+    auto client =
+        kit::test::start_program({kit::test::program_path("fifo_client"), srv.name(), "hello?"});
     Request req{};
     ASSERT_TRUE(kit::wait_readable(in.get())) << "no request came";
     ASSERT_EQ(kit::read_full(in.get(), std::as_writable_bytes(std::span(&req, 1))), sizeof req);

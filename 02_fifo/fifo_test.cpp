@@ -32,7 +32,6 @@ using ch02::Request;
 using namespace std::chrono_literals;
 using ch02::test::blocked_in_fifo_open;
 using ch02::test::make_fifo;
-using ch02::test::start;
 
 namespace {
 
@@ -69,7 +68,7 @@ kit::Child open_in_child(const std::string& path, int flags, kit::Pipe& done) {
 
 TEST(FifoMeeting, WriterAndReaderProgramsMeetAsSeparateProcesses) {
     auto name = make_fifo("pair.fifo");
-    auto reader = start({kit::test::program_path("fifo_reader"), name.name()});
+    auto reader = kit::test::start_program({kit::test::program_path("fifo_reader"), name.name()});
     auto w = kit::test::run_program(
         {kit::test::program_path("fifo_writer"), name.name(), "hello", "world"});
     EXPECT_TRUE(w.status.ok()) << w.status.describe() << w.err;
@@ -357,8 +356,8 @@ TEST(FifoServer, OwnWriteEndMeansNoEofWhenTheLastClientLeaves) {
 TEST(FifoServer, ManyClientsEachGetTheirOwnReply) {
     constexpr int kClients = 8;
     auto srv = make_fifo("many.srv");
-    auto server =
-        start({kit::test::program_path("fifo_server"), srv.name(), std::to_string(kClients)});
+    auto server = kit::test::start_program(
+        {kit::test::program_path("fifo_server"), srv.name(), std::to_string(kClients)});
     std::vector<kit::Child> clients;
     for (int i = 0; i < kClients; ++i) {
         clients.push_back(kit::spawn([&, i] {
@@ -377,7 +376,8 @@ TEST(FifoServer, ManyClientsEachGetTheirOwnReply) {
 
 TEST(FifoServer, SurvivesClientsThatVanishedBeforeTheirReply) {
     auto srv = make_fifo("vanish.srv");
-    auto server = start({kit::test::program_path("fifo_server"), srv.name(), "3"});
+    auto server =
+        kit::test::start_program({kit::test::program_path("fifo_server"), srv.name(), "3"});
     auto dead = make_fifo("dead.reply");
     // Two clients send their requests and die before the answer. The process
     // that plays them is bounded; its open() waits for the server.

@@ -30,57 +30,6 @@ inline kit::NameGuard make_fifo(std::string_view what) {
     return g;
 }
 
-// A program running in the background, its stdout+stderr going into a pipe.
-// The program itself is the child, so a failing test's kit::Child kills it:
-// nothing is left blocked on a FIFO. Its output is small (fits the pipe).
-// (kit::test::run_program runs a program to its end; these tests need it to
-// run beside them.)
-struct Background {
-    kit::Child child;
-    kit::Fd output;
-    std::string seen;  // what it has printed so far
-
-    // Reads (bounded) until the output holds `text`.
-    bool wait_for(std::string_view text) {
-        char buf[512];
-        while (seen.find(text) == std::string::npos) {
-            if (!kit::wait_readable(output.get())) return false;
-            ssize_t n = ::read(output.get(), buf, sizeof buf);
-            if (n == -1 && errno == EINTR) continue;
-            if (n <= 0) return false;
-            seen.append(buf, static_cast<std::size_t>(n));
-        }
-        return true;
-    }
-    // Waits for the program; returns all it printed, prefixed on failure.
-    std::string finish() {
-        auto st = child.wait();
-        char buf[4096];
-        for (;;) {
-            ssize_t n = ::read(output.get(), buf, sizeof buf);
-            if (n == -1 && errno == EINTR) continue;
-            if (n <= 0) break;
-            seen.append(buf, static_cast<std::size_t>(n));
-        }
-        return st.ok() ? seen : "FAILED: " + st.describe() + "\n" + seen;
-    }
-};
-
-inline Background start(const std::vector<std::string>& argv) {
-    auto p = kit::make_pipe();
-    auto c = kit::spawn([&] {
-        kit::check(::dup2(p.write.get(), STDOUT_FILENO), "dup2");
-        kit::check(::dup2(p.write.get(), STDERR_FILENO), "dup2");
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        return 127;
-    });
-    p.write.reset();
-    return {std::move(c), std::move(p.read), {}};
-}
-
 // True once `pid` is asleep in open() of a FIFO, waiting for the other side:
 // inside openat (/proc/<pid>/syscall) and asleep in the FIFO's wait
 // (/proc/<pid>/wchan: wait_for_partner, or fifo_open/pipe_wait on older

@@ -36,22 +36,22 @@ using namespace std::chrono_literals;
 // ---- the epoll echo server and the framing client ------------------------
 
 TEST(TcpEcho, ClientProgramGetsEveryFrameBackWhole) {
-    Background server = start_program("tcp_echo_server");
-    const std::string first = read_line(server.out.get());
+    kit::test::Running server = start_program("tcp_echo_server");
+    const std::string first = read_line(server.output.get());
     ASSERT_EQ(first.rfind("listening on 127.0.0.1:", 0), 0u) << first;
     const std::string big(100000, 'z');  // larger than one read() returns
     auto client = run_program(
         {program_path("tcp_echo_client"), "127.0.0.1", port_of(first), "hello", "two words", big});
     EXPECT_TRUE(client.status.ok()) << client.err;
     EXPECT_EQ(client.out, "echo: hello\necho: two words\necho: " + big + "\nTCP_NODELAY=1\n");
-    const std::string rest = read_rest(server.out.get());
+    const std::string rest = read_rest(server.output.get());
     EXPECT_TRUE(server.child.wait().ok()) << rest;
     EXPECT_NE(rest.find("served 1 connection(s)"), std::string::npos) << rest;
 }
 
 TEST(TcpEcho, OneServerProcessServesTwoOpenClientsInAnyOrder) {
-    Background server = start_program("tcp_echo_server", {"127.0.0.1", "0", "2"});
-    const std::string first = read_line(server.out.get());
+    kit::test::Running server = start_program("tcp_echo_server", {"127.0.0.1", "0", "2"});
+    const std::string first = read_line(server.output.get());
     const auto port = static_cast<unsigned short>(std::stoi(port_of(first)));
     kit::Fd a = connect_loopback(port);
     kit::Fd b = connect_loopback(port);
@@ -62,7 +62,7 @@ TEST(TcpEcho, OneServerProcessServesTwoOpenClientsInAnyOrder) {
     EXPECT_EQ(recv_once(a.get()), "to a");
     a.reset();
     b.reset();
-    const std::string rest = read_rest(server.out.get());
+    const std::string rest = read_rest(server.output.get());
     EXPECT_TRUE(server.child.wait().ok()) << rest;
     EXPECT_NE(rest.find("(2 open)"), std::string::npos) << rest;
     EXPECT_NE(rest.find("served 2 connection(s)"), std::string::npos) << rest;
@@ -82,7 +82,7 @@ long bytes_read_by(pid_t pid) {
 
 TEST(TcpEcho, ClientReassemblesAFrameThatArrivesOneByteAtATime) {
     Listener l = listen_loopback();
-    Background client =
+    kit::test::Running client =
         start_program("tcp_echo_client", {"127.0.0.1", std::to_string(l.port), "hello"});
     kit::Fd c = accept_tcp(l.fd.get());
     int one = 1;
@@ -102,7 +102,7 @@ TEST(TcpEcho, ClientReassemblesAFrameThatArrivesOneByteAtATime) {
         while (bytes_read_by(pid) < want && std::chrono::steady_clock::now() < end) ::sched_yield();
         ASSERT_EQ(bytes_read_by(pid), want) << "byte " << i;
     }
-    EXPECT_EQ(read_rest(client.out.get()), "echo: hello\nTCP_NODELAY=1\n");
+    EXPECT_EQ(read_rest(client.output.get()), "echo: hello\nTCP_NODELAY=1\n");
     EXPECT_TRUE(client.child.wait().ok());
 }
 

@@ -138,8 +138,8 @@ TEST(SocketCrash, PeerKilledWithUnreadDataTheReaderGetsEconnresetOnceTheWriterEp
 TEST(SocketCrash, APathSocketStaysAfterItsServerIsKilledAndTheNextServerReplacesIt) {
     auto guard = kit::unlink_guard(kit::unique_temp_path("crash.sock"));
     {
-        Background server = start_program("unix_stream_server", {guard.name()});
-        ASSERT_EQ(read_line(server.out.get()), "listening on " + guard.name());
+        kit::test::Running server = start_program("unix_stream_server", {guard.name()});
+        ASSERT_EQ(read_line(server.output.get()), "listening on " + guard.name());
         EXPECT_TRUE(kill_and_reap(server.child).killed_by(SIGKILL));
     }
     struct stat st {};
@@ -151,9 +151,9 @@ TEST(SocketCrash, APathSocketStaysAfterItsServerIsKilledAndTheNextServerReplaces
     EXPECT_EQ(::connect(probe.get(), addr.get(), addr.len), -1);
     EXPECT_EQ(errno, ECONNREFUSED);  // a file, nobody behind it
     // Recovery: the next server proves it stale and takes the path over.
-    Background next = start_program("unix_stream_server", {guard.name()});
-    EXPECT_NE(read_line(next.out.get()).find("stale socket, unlinking"), std::string::npos);
-    EXPECT_EQ(read_line(next.out.get()), "listening on " + guard.name());
+    kit::test::Running next = start_program("unix_stream_server", {guard.name()});
+    EXPECT_NE(read_line(next.output.get()).find("stale socket, unlinking"), std::string::npos);
+    EXPECT_EQ(read_line(next.output.get()), "listening on " + guard.name());
     auto client = run_program({program_path("unix_stream_client"), guard.name(), "back"});
     EXPECT_EQ(client.out, "reply: BACK\n");
     EXPECT_TRUE(next.child.wait().ok());
@@ -163,8 +163,8 @@ TEST(SocketCrash, APathSocketStaysAfterItsServerIsKilledAndTheNextServerReplaces
 TEST(FdPassingCrash, AKilledReceiverLeavesItsPathAndARestartIsEaddrinuse) {
     auto guard = kit::unlink_guard(kit::unique_temp_path("crash-fd.sock"));
     {
-        Background receiver = start_program("fd_pass_recv", {guard.name()});
-        ASSERT_EQ(read_line(receiver.out.get()), "listening on " + guard.name());
+        kit::test::Running receiver = start_program("fd_pass_recv", {guard.name()});
+        ASSERT_EQ(read_line(receiver.output.get()), "listening on " + guard.name());
         EXPECT_TRUE(kill_and_reap(receiver.child).killed_by(SIGKILL));
     }
     EXPECT_TRUE(exists(guard.name())) << "SIGKILL left no socket file?";
@@ -297,11 +297,11 @@ namespace {
 // returns (exit status, the rest of its output); the path must be gone.
 void stop_with(const char* prog, int sig) {
     auto guard = kit::unlink_guard(kit::unique_temp_path("stop.sock"));
-    Background p = start_program(prog, {guard.name()});
-    ASSERT_EQ(read_line(p.out.get()), "listening on " + guard.name());
+    kit::test::Running p = start_program(prog, {guard.name()});
+    ASSERT_EQ(read_line(p.output.get()), "listening on " + guard.name());
     EXPECT_TRUE(exists(guard.name()));
     ASSERT_EQ(::kill(p.child.pid(), sig), 0);
-    const std::string rest = read_rest(p.out.get());
+    const std::string rest = read_rest(p.output.get());
     EXPECT_TRUE(p.child.wait().ok()) << rest;
     EXPECT_EQ(rest.rfind(std::string("stopped by SIG") + sigabbrev_np(sig), 0), 0u) << rest;
     EXPECT_FALSE(exists(guard.name())) << prog << " left its socket file after a signal";

@@ -212,28 +212,12 @@ struct Received {
 // while the test plays its client, so it is started here with its stdout (and
 // stderr) on a pipe. kit::Child kills and reaps it if the test ends early.
 
-struct Background {
-    kit::Child child;
-    kit::Fd out;
-};
-
-// Starts the chapter's program `name` with `args`.
-[[nodiscard]] inline Background start_program(std::string_view name,
-                                              const std::vector<std::string>& args = {}) {
+// Starts the chapter's program `name` with `args`, beside the test.
+[[nodiscard]] inline kit::test::Running start_program(std::string_view name,
+                                                      const std::vector<std::string>& args = {}) {
     std::vector<std::string> argv{kit::test::program_path(name)};
     argv.insert(argv.end(), args.begin(), args.end());
-    auto p = kit::make_pipe();
-    kit::Child child = kit::spawn([&] {
-        kit::check(::dup2(p.write.get(), STDOUT_FILENO), "dup2");
-        kit::check(::dup2(p.write.get(), STDERR_FILENO), "dup2");
-        std::vector<char*> cargs;
-        for (const auto& a : argv) cargs.push_back(const_cast<char*>(a.c_str()));
-        cargs.push_back(nullptr);
-        ::execv(cargs[0], cargs.data());
-        return 127;
-    });
-    p.write.reset();
-    return {std::move(child), std::move(p.read)};
+    return kit::test::start_program(argv);
 }
 
 // One line (without '\n') from fd, or what arrived before EOF or the deadline.

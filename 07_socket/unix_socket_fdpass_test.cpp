@@ -156,14 +156,14 @@ TEST(FdPassing, MoreThanScmMaxFd253FdsIsEinval) {
 }
 
 TEST(FdPassing, ProgramsPassPipeFileAndMemfdBetweenUnrelatedProcesses) {
-    Background receiver = start_program("fd_pass_recv");
-    const std::string first = read_line(receiver.out.get());
+    kit::test::Running receiver = start_program("fd_pass_recv");
+    const std::string first = read_line(receiver.output.get());
     ASSERT_EQ(first.rfind("listening on ", 0), 0u) << first;
     auto guard = kit::unlink_guard(last_word(first));
     auto sender = run_program({program_path("fd_pass_send"), guard.name()});
     EXPECT_TRUE(sender.status.ok()) << sender.err;
     EXPECT_NE(sender.out.find("my file offset is now 5 (was 2)"), std::string::npos) << sender.out;
-    const std::string rest = read_rest(receiver.out.get());
+    const std::string rest = read_rest(receiver.output.get());
     EXPECT_TRUE(receiver.child.wait().ok()) << rest;
     EXPECT_NE(rest.find("pipe  -> \"through the pipe\""), std::string::npos) << rest;
     EXPECT_NE(rest.find("file  -> \"234\""), std::string::npos) << rest;

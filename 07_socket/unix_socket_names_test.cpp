@@ -132,8 +132,8 @@ TEST(UnixPath, ListeningSocketIsListedInProcNetUnix) {
 }
 
 TEST(UnixStreamPrograms, ClientGetsTheServersReplyAndTheServerRemovesItsPath) {
-    Background server = start_program("unix_stream_server");
-    const std::string first = read_line(server.out.get());
+    kit::test::Running server = start_program("unix_stream_server");
+    const std::string first = read_line(server.output.get());
     ASSERT_EQ(first.rfind("listening on ", 0), 0u) << first;
     const std::string path = last_word(first);
     auto guard = kit::unlink_guard(path);  // in case the server dies early
@@ -141,7 +141,7 @@ TEST(UnixStreamPrograms, ClientGetsTheServersReplyAndTheServerRemovesItsPath) {
     auto client = run_program({program_path("unix_stream_client"), path, "hello"});
     EXPECT_TRUE(client.status.ok()) << client.err;
     EXPECT_EQ(client.out, "reply: HELLO\n");
-    const std::string rest = read_rest(server.out.get());
+    const std::string rest = read_rest(server.output.get());
     EXPECT_TRUE(server.child.wait().ok()) << rest;
     EXPECT_NE(rest.find("client 1: echoed 5 bytes"), std::string::npos) << rest;
     EXPECT_FALSE(exists(path));
@@ -155,11 +155,11 @@ TEST(UnixStreamPrograms, ServerReplacesAStaleSocketButRefusesALiveServersPath) {
         ASSERT_EQ(::bind(crashed.get(), addr.get(), addr.len), 0);
     }  // closed without unlink(): a stale socket file, as a crashed server leaves it
     // Two clients: the second server's probe connect() counts as the first.
-    Background server = start_program("unix_stream_server", {guard.name(), "2"});
-    const std::string first = read_line(server.out.get());
+    kit::test::Running server = start_program("unix_stream_server", {guard.name(), "2"});
+    const std::string first = read_line(server.output.get());
     EXPECT_EQ(first,
               "bind: EADDRINUSE, but nobody listens (ECONNREFUSED): stale socket, unlinking");
-    EXPECT_EQ(read_line(server.out.get()), "listening on " + guard.name());
+    EXPECT_EQ(read_line(server.output.get()), "listening on " + guard.name());
 
     auto second = run_program({program_path("unix_stream_server"), guard.name()});
     EXPECT_TRUE(second.status.exited_with(1)) << second.status.describe();
@@ -170,7 +170,7 @@ TEST(UnixStreamPrograms, ServerReplacesAStaleSocketButRefusesALiveServersPath) {
 
     auto client = run_program({program_path("unix_stream_client"), guard.name(), "still mine"});
     EXPECT_EQ(client.out, "reply: STILL MINE\n");
-    const std::string rest = read_rest(server.out.get());
+    const std::string rest = read_rest(server.output.get());
     EXPECT_TRUE(server.child.wait().ok()) << rest;
     EXPECT_NE(rest.find("client 1: echoed 0 bytes\nclient 2: echoed 10 bytes"), std::string::npos)
         << rest;

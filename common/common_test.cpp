@@ -465,3 +465,11 @@ TEST(TestMain, AnUnknownFlagStopsWithGoogleTestsUsageAndStatus2) {
     EXPECT_NE(r.out.find("--gtest_filter"), std::string::npos) << "GoogleTest's usage: " << r.out;
     EXPECT_EQ(r.out.find("[ RUN      ]"), std::string::npos) << "no test may run";
 }
+
+TEST(StartProgram, RunsBesideTheTestAndReportsWhatItPrintedAndHowItEnded) {
+    auto p = kit::test::start_program({"/bin/sh", "-c", "echo ready; echo done >&2; exit 3"});
+    EXPECT_TRUE(p.wait_for("ready"));
+    EXPECT_EQ(p.finish(), "FAILED: exited 3\nready\ndone\n");
+    auto gone = kit::test::start_program({"/bin/sh", "-c", "exit 0"});
+    EXPECT_FALSE(gone.wait_for("never printed")) << "EOF ends the wait";
+}

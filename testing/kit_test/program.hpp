@@ -95,4 +95,56 @@ struct Captured {
     return result;
 }
 
+// A program running beside the test, its stdout and stderr going into one
+// pipe. The program is the child itself, so a failing test's kit::Child kills
+// it: nothing is left blocked. Every read is bounded by kit::kDeadline.
+struct Running {
+    Child child;
+    Fd output;
+    std::string seen;  // what it has printed so far
+
+    // Reads until the output holds `text`; false at EOF or the deadline.
+    bool wait_for(std::string_view text) {
+        char buf[512];
+        while (seen.find(text) == std::string::npos) {
+            if (!wait_readable(output.get())) return false;
+            ssize_t n = ::read(output.get(), buf, sizeof buf);
+            if (n == -1 && errno == EINTR) continue;
+            if (n <= 0) return false;
+            seen.append(buf, static_cast<std::size_t>(n));
+        }
+        return true;
+    }
+    // Waits for the program's end; returns all it printed, prefixed with how it
+    // ended when that was not exit status 0.
+    std::string finish() {
+        auto st = child.wait();
+        char buf[4096];
+        for (;;) {
+            ssize_t n = ::read(output.get(), buf, sizeof buf);
+            if (n == -1 && errno == EINTR) continue;
+            if (n <= 0) break;
+            seen.append(buf, static_cast<std::size_t>(n));
+        }
+        return st.ok() ? seen : "FAILED: " + st.describe() + "\n" + seen;
+    }
+};
+
+// Starts argv[0] (a path) with arguments argv[1..], stdin inherited.
+[[nodiscard]] inline Running start_program(const std::vector<std::string>& argv) {
+    Pipe p = make_pipe();
+    Child c = spawn([&] {
+        check(::dup2(p.write.get(), STDOUT_FILENO), "dup2");
+        check(::dup2(p.write.get(), STDERR_FILENO), "dup2");
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execv(args[0], args.data());
+        std::fprintf(stderr, "execv %s: %s\n", args[0], std::strerror(errno));
+        return 127;
+    });
+    p.write.reset();
+    return {std::move(c), std::move(p.read), {}};
+}
+
 }  // namespace kit::test
