@@ -3,6 +3,8 @@
 // percentiles (ping-pong), and messages per second counted at the receiver (streaming). Each
 // cell runs with both processes on one CPU ("same") and on two ("cross") where there are two.
 //
+// Run:    ./ipc_bench --quick   (in build/<preset>/09_bench; the full run is the target bench_run)
+//
 //   ipc_bench                       the default run: 100 B and 1 KiB, both placements (~1 min)
 //   ipc_bench --quick               a few milliseconds per cell (a smoke test)
 //   ipc_bench --sizes all           64 B ... 1 MiB;  --sizes 100,4K,1M  picks sizes
@@ -11,6 +13,9 @@
 //
 // Prints the ipc-bench-shaped table, latency and throughput tables, the reference rows; exits 1 if
 // any cell failed (a message lost, corrupted or reordered, or a stall killed at its deadline).
+// With stdout not a terminal, stderr gets one line per finished cell. Ctrl-C (SIGINT, SIGTERM)
+// ends the cell under way cleanly; after a kill -9 no name is left (each is removed once both
+// sides hold it) and each System V queue pair's remover process takes the queues out.
 #include <sched.h>
 #include <unistd.h>
 
@@ -129,6 +134,35 @@ struct Cell {
     bool floor = false;  // a short cache-line ping-pong, for run.floors
 };
 
+// The plan: every row of the tables and the cells that fill it (a fixed-size row is measured
+// once), with a floor measurement before every ping-pong cell the floor bounds (report.hpp).
+std::vector<Cell> plan(bench::Run& run, const std::vector<const bench::Mechanism*>& todo) {
+    std::vector<Cell> cells;
+    for (const auto& p : run.placements)
+        for (const auto* m : todo) {
+            if (m->needs_two_cpus && p.cpu_a == p.cpu_b)
+                continue;  // a spin on one CPU waits out time slices
+            for (std::size_t s : run.sizes) {
+                run.rows.push_back({m, &p, s, {}, {}});
+                if (m->fixed_size && s != run.sizes.front()) continue;
+                if (m->make) cells.push_back({run.rows.size() - 1, bench::Mode::pingpong});
+                if (m->streams) cells.push_back({run.rows.size() - 1, bench::Mode::stream});
+            }
+        }
+    run.floors.resize(run.placements.size());
+    std::vector<Cell> planned;
+    for (const Cell& c : cells) {
+        const bench::Row& r = run.rows[c.row];
+        if (c.mode == bench::Mode::pingpong && !r.mech->reference)
+            for (std::size_t f = 0; f < run.rows.size(); ++f)
+                if (run.rows[f].where == r.where && run.rows[f].mech->name == "cache-line" &&
+                    run.rows[f].size == run.sizes.front())
+                    planned.push_back({f, bench::Mode::pingpong, true});
+        planned.push_back(c);
+    }
+    return planned;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -164,32 +198,7 @@ int main(int argc, char** argv) {
         std::vector<const bench::Mechanism*> todo = o.only;
         if (todo.empty())
             for (const auto& m : bench::mechanisms()) todo.push_back(&m);
-        // The plan first: every row and the cells that fill it (a fixed-size row is measured once).
-        std::vector<Cell> cells;
-        for (const auto& p : run.placements)
-            for (const auto* m : todo) {
-                if (m->needs_two_cpus && p.cpu_a == p.cpu_b)
-                    continue;  // a spin on one CPU waits out time slices
-                for (std::size_t s : run.sizes) {
-                    run.rows.push_back({m, &p, s, {}, {}});
-                    if (m->fixed_size && s != run.sizes.front()) continue;
-                    if (m->make) cells.push_back({run.rows.size() - 1, bench::Mode::pingpong});
-                    if (m->streams) cells.push_back({run.rows.size() - 1, bench::Mode::stream});
-                }
-            }
-        // The floor is measured again before every ping-pong cell it bounds (report.hpp: Floor).
-        run.floors.resize(run.placements.size());
-        std::vector<Cell> planned;
-        for (const Cell& c : cells) {
-            const bench::Row& r = run.rows[c.row];
-            if (c.mode == bench::Mode::pingpong && !r.mech->reference)
-                for (std::size_t f = 0; f < run.rows.size(); ++f)
-                    if (run.rows[f].where == r.where && run.rows[f].mech->name == "cache-line" &&
-                        run.rows[f].size == run.sizes.front())
-                        planned.push_back({f, bench::Mode::pingpong, true});
-            planned.push_back(c);
-        }
-        cells = std::move(planned);
+        const std::vector<Cell> cells = plan(run, todo);
         bench::Settings floor_settings = run.settings;
         floor_settings.reps = 1;
         floor_settings.budget = std::min(floor_settings.budget, std::chrono::milliseconds(20));
