@@ -4,7 +4,7 @@
 #
 #   kit_program(pipe_parent_child EXPECT "child read 13 bytes")
 #   kit_program(pipe_capacity EXPECT "capacity: [0-9]+ bytes" ARGS 4096)
-#   kit_tests(pipe_test.cpp)
+#   kit_tests(pipe_basics_test.cpp pipe_limits_test.cpp)
 #
 # which gives executables named after their files, the smoke tests
 # chapterNN.run.<program>, the GoogleTest cases chapterNN.<Suite>.<Case>, the

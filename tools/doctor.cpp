@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
         const bool big_shm =
             ::statvfs("/dev/shm", &shm) == 0 && (shm.f_blocks * shm.f_frsize >> 20) > 64;
         premise("/dev/shm larger than 64 MiB", big_shm,
-                "no: Docker's default size; large mappings get SIGBUS");
+                "at 64 MiB (Docker's default) a large mapping gets SIGBUS (chapter05 ShmLimits)");
         premise("mqueue file system mounted", mounted("mqueue"),
                 "ls /dev/mqueue shows POSIX queues");
         auto ifaces = kit::read_text_file("/proc/net/dev").value_or("");

@@ -32,6 +32,17 @@ namespace kit::test {
 }
 #endif
 
+// In a child: replaces it with argv[0] (a path); returns only when execv
+// failed, with the shell's status for "cannot run" after saying why.
+inline int exec_program(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    std::fprintf(stderr, "execv %s: %s\n", args[0], std::strerror(errno));
+    return 127;
+}
+
 // What a program printed and how it ended.
 struct Captured {
     ExitStatus status;
@@ -49,12 +60,7 @@ struct Captured {
         check(::dup2(in.read.get(), STDIN_FILENO), "dup2");
         check(::dup2(out.write.get(), STDOUT_FILENO), "dup2");
         check(::dup2(err.write.get(), STDERR_FILENO), "dup2");
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        std::fprintf(stderr, "execv %s: %s\n", args[0], std::strerror(errno));
-        return 127;
+        return exec_program(argv);
     });
     in.read.reset();
     out.write.reset();
@@ -136,12 +142,7 @@ struct Running {
     Child c = spawn([&] {
         check(::dup2(p.write.get(), STDOUT_FILENO), "dup2");
         check(::dup2(p.write.get(), STDERR_FILENO), "dup2");
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        std::fprintf(stderr, "execv %s: %s\n", args[0], std::strerror(errno));
-        return 127;
+        return exec_program(argv);
     });
     p.write.reset();
     return {std::move(c), std::move(p.read), {}};
