@@ -23,7 +23,7 @@
 #include "shm_test_util.hpp"
 #include "spsc_ring.hpp"
 
-using namespace shmtest;
+using namespace ch05::test;
 
 namespace {
 

@@ -22,7 +22,7 @@
 #include "kit/wait.hpp"
 #include "shm_test_util.hpp"
 
-using namespace shmtest;
+using namespace ch05::test;
 
 // ------------------------------------------------------- what a transfer costs
 

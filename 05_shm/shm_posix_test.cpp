@@ -17,7 +17,7 @@
 #include "kit/names.hpp"
 #include "shm_test_util.hpp"
 
-using namespace shmtest;
+using namespace ch05::test;
 
 // ------------------------------------------------------------------- POSIX
 

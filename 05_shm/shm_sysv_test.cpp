@@ -21,7 +21,7 @@
 #include "kit/wait.hpp"
 #include "shm_test_util.hpp"
 
-using namespace shmtest;
+using namespace ch05::test;
 
 // ---------------------------------------------------------------- System V
 

@@ -22,7 +22,7 @@
 #include "kit/names.hpp"
 #include "kit/wait.hpp"
 
-namespace shmtest {
+namespace ch05::test {
 
 inline constexpr std::size_t kPage = 4096;
 inline void* const kShmatFailed = reinterpret_cast<void*>(-1);
@@ -131,4 +131,4 @@ inline void init_shared_mutex(pthread_mutex_t& m, bool robust = false) {
     ::pthread_mutexattr_destroy(&attr);
 }
 
-}  // namespace shmtest
+}  // namespace ch05::test
