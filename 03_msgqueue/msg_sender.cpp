@@ -60,7 +60,12 @@ int main(int argc, char** argv) {
                         int(text.size()), text.data());
         }
         msqid_ds ds{};
-        kit::check(::msgctl(id, IPC_STAT, &ds), "msgctl(IPC_STAT)");
+        if (::msgctl(id, IPC_STAT, &ds) == -1) {
+            // EINVAL/EIDRM: a receiver running at the same time took the messages and removed it.
+            if (errno != EINVAL && errno != EIDRM) throw kit::SysError(errno, "msgctl(IPC_STAT)");
+            std::printf("queue %d is already gone: its receiver removed it\n", id);
+            return 0;
+        }
         std::printf("queue %d keeps %lu messages after this program exits\n", id,
                     static_cast<unsigned long>(ds.msg_qnum));
         return 0;  // exit without msgctl(IPC_RMID): the queue and its messages stay
