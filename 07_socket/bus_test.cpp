@@ -71,7 +71,8 @@ TEST(BusCrash, ASubscriberKilledIsDroppedAndTheOthersStillReceive) {
     EXPECT_EQ(p.out, "published 'still here' on news -> 1 subscriber(s)\n");  // only the living
     EXPECT_EQ(read_rest(survivor.output.get()), "news: still here\n");
     EXPECT_TRUE(survivor.child.wait().ok());
-    EXPECT_EQ(kit::process_state(bus.broker.child.pid()), 'S') << "the broker must live on";
+    const char broker = kit::process_state(bus.broker.child.pid());  // asleep or busy, not dead
+    EXPECT_TRUE(broker == 'S' || broker == 'R') << "the broker must live on; state " << broker;
 }
 
 TEST(Bus, TheBrokerRefusesAMessageOfAnotherVersionAndDisconnectsItsSender) {
