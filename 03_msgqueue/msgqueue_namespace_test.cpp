@@ -61,6 +61,19 @@ std::string heard(int fd) {
     return s;
 }
 
+// Runs fn() in a child process inside a new IPC namespace; where the machine
+// refuses one, the child reports "refused: <why>" on report_fd and exits kRefused.
+template <class Fn>
+kit::Child spawn_in_new_ipc_namespace(int report_fd, Fn&& fn) {
+    return kit::spawn([&]() -> int {
+        if (int err = enter_new_ipc_namespace(); err != 0) {
+            say(report_fd, std::string("refused: ") + std::strerror(err) + "\n");
+            return kRefused;
+        }
+        return fn();
+    });
+}
+
 struct KeyFile {
     kit::NameGuard path;
     key_t key = -1;
@@ -89,11 +102,7 @@ TEST(IpcNamespace, SystemVQueuesOnEitherSideAreInvisibleToTheOther) {
     kit::check(::msgsnd(outer, &m, 7, IPC_NOWAIT), "msgsnd");
     auto report = kit::make_pipe();
     auto go = kit::make_pipe();
-    auto child = kit::spawn([&] {
-        if (int err = enter_new_ipc_namespace(); err != 0) {
-            say(report.write.get(), std::string("refused: ") + std::strerror(err) + "\n");
-            return kRefused;
-        }
+    auto child = spawn_in_new_ipc_namespace(report.write.get(), [&] {
         errno = 0;
         const bool outer_missing = ::msgget(outer_key.key, 0) == -1 && errno == ENOENT;
         // The same key names a different, empty queue in here.
@@ -142,11 +151,7 @@ TEST(IpcNamespace, PosixQueueNamesOnEitherSideAreInvisibleToTheOther) {
         "mq_open"));
     auto report = kit::make_pipe();
     auto go = kit::make_pipe();
-    auto child = kit::spawn([&] {
-        if (int err = enter_new_ipc_namespace(); err != 0) {
-            say(report.write.get(), std::string("refused: ") + std::strerror(err) + "\n");
-            return kRefused;
-        }
+    auto child = spawn_in_new_ipc_namespace(report.write.get(), [&] {
         errno = 0;
         const bool outer_missing =
             ::mq_open(outer_name.c_str(), O_RDONLY) == mqd_t(-1) && errno == ENOENT;
@@ -180,11 +185,7 @@ TEST(IpcNamespace, MqueueLimitsArePerNamespaceAndStartAtTheDefaults) {
     const long mine = outer_max == 7 ? 6 : 7;  // a value the outside does not have
     auto report = kit::make_pipe();
     auto go = kit::make_pipe();
-    auto child = kit::spawn([&] {
-        if (int err = enter_new_ipc_namespace(); err != 0) {
-            say(report.write.get(), std::string("refused: ") + std::strerror(err) + "\n");
-            return kRefused;
-        }
+    auto child = spawn_in_new_ipc_namespace(report.write.get(), [&] {
         std::string text = "fresh: msg_max=" + std::to_string(proc_long(dir + "msg_max")) +
                            " msgsize_max=" + std::to_string(proc_long(dir + "msgsize_max"));
         {
@@ -225,11 +226,7 @@ TEST(IpcNamespace, PosixSharedMemoryIsAFileInTheDevShmMountSoANewIpcNamespaceSti
     const std::string text = "outside";
     kit::write_all(shm.get(), std::as_bytes(std::span(text)));
     auto report = kit::make_pipe();
-    auto child = kit::spawn([&] {
-        if (int err = enter_new_ipc_namespace(); err != 0) {
-            say(report.write.get(), std::string("refused: ") + std::strerror(err) + "\n");
-            return kRefused;
-        }
+    auto child = spawn_in_new_ipc_namespace(report.write.get(), [&] {
         errno = 0;
         int fd = ::shm_open(name.c_str(), O_RDONLY, 0);
         if (fd == -1) {

@@ -50,17 +50,27 @@ TEST(Ownership, AnyProcessMayPostASemaphoreItNeverTook) {
     ::sem_destroy(&*sem);
 }
 
+namespace {
+
+// Another process locks the mutex, says so on `locked`, and unlocks it (its
+// exit status is unlock's result) once told on `done`.
+kit::Child lock_in_a_child(pthread_mutex_t* m, kit::Pipe& locked, kit::Pipe& done) {
+    return kit::spawn([&] {
+        kit::check_err(::pthread_mutex_lock(m), "pthread_mutex_lock");
+        say(locked.write);
+        if (!heard(done.read)) return 1;
+        return ::pthread_mutex_unlock(m);
+    });
+}
+
+}  // namespace
+
 TEST(Ownership, ProcessSharedMutexKeepsAnotherProcessOut) {
     SharedMemory<pthread_mutex_t> m;
     auto attr = shared_attr(PTHREAD_MUTEX_NORMAL, false);
     ASSERT_EQ(::pthread_mutex_init(&*m, &attr), 0);
     auto locked = kit::make_pipe(), done = kit::make_pipe();
-    auto owner = kit::spawn([&] {
-        kit::check_err(::pthread_mutex_lock(&*m), "pthread_mutex_lock");
-        say(locked.write);
-        if (!heard(done.read)) return 1;
-        return ::pthread_mutex_unlock(&*m);
-    });
+    auto owner = lock_in_a_child(&*m, locked, done);
     ASSERT_TRUE(heard(locked.read));
     EXPECT_EQ(::pthread_mutex_trylock(&*m), EBUSY);
     say(done.write);
@@ -75,12 +85,7 @@ TEST(Ownership, ErrorcheckMutexRefusesUnlockByANonOwner) {
     auto attr = shared_attr(PTHREAD_MUTEX_ERRORCHECK, false);
     ASSERT_EQ(::pthread_mutex_init(&*m, &attr), 0);
     auto locked = kit::make_pipe(), done = kit::make_pipe();
-    auto owner = kit::spawn([&] {
-        kit::check_err(::pthread_mutex_lock(&*m), "pthread_mutex_lock");
-        say(locked.write);
-        if (!heard(done.read)) return 1;
-        return ::pthread_mutex_unlock(&*m);
-    });
+    auto owner = lock_in_a_child(&*m, locked, done);
     ASSERT_TRUE(heard(locked.read));
     EXPECT_EQ(::pthread_mutex_unlock(&*m), EPERM);
     say(done.write);
