@@ -62,13 +62,18 @@ int child(Link* link, Role role, std::size_t size, int cpu, int peer_cpu, Mode m
                     try {
                         if (peer_cpu >= 0) pin_to(peer_cpu);
                         auto epb = link->open(Role::b, ::getpid());
-                        pingpong_b(*epb, size, s, rb);
+                        s.peers_way ? peers_way_b(*epb, size, rb) : pingpong_b(*epb, size, s, rb);
                     } catch (const std::exception& e) {
                         std::snprintf(rb.error, sizeof rb.error, "%s", e.what());
                     }
                 });
-            if (mode == Mode::pingpong && role == Role::a) pingpong_a(*ep, size, s, r);
-            if (mode == Mode::pingpong && role == Role::b) pingpong_b(*ep, size, s, r);
+            if (mode == Mode::pingpong && s.peers_way) {
+                if (role == Role::a) peers_way_a(*ep, size, s, r);
+                if (role == Role::b) peers_way_b(*ep, size, r);
+            } else {
+                if (mode == Mode::pingpong && role == Role::a) pingpong_a(*ep, size, s, r);
+                if (mode == Mode::pingpong && role == Role::b) pingpong_b(*ep, size, s, r);
+            }
             if (mode == Mode::stream && role == Role::a) stream_a(*ep, size, s);
             if (mode == Mode::stream && role == Role::b) stream_b(*ep, size, r);
         }

@@ -28,6 +28,9 @@ struct Settings {
     std::chrono::milliseconds deadline{0};  // kill a cell after this long (0: derived)
     bool touch_payload = true;  // false: only the 8-byte sequence word is written and checked
     bool threads = false;  // ping-pong between two threads of one child instead of two children
+    // The loop the published benchmarks write: one constant buffer sent and received, no clock
+    // read per round trip, nothing checked, total time / count (peers_way.cpp).
+    bool peers_way = false;
 };
 
 struct Measured {

@@ -6,8 +6,6 @@
 // Every message is stamped with a sequence number and checksum, and the receiver verifies it.
 #include "roles.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -30,14 +28,6 @@ std::vector<std::byte> filled(std::size_t size) {
     for (std::size_t done = 256; done < size; done *= 2)
         std::memcpy(v.data() + done, v.data(), std::min(done, size - done));
     return v;
-}
-
-// The CPU time (user + system) the calling thread has used, in seconds.
-double cpu_seconds() {
-    rusage u{};
-    ::getrusage(RUSAGE_THREAD, &u);
-    auto s = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
-    return s(u.ru_utime) + s(u.ru_stime);
 }
 
 // With the payload untouched (the method lab), only the sequence word is written and checked:

@@ -1,6 +1,8 @@
 // roles.hpp — the two sides of a cell, as each child runs them, and what a child reports.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -25,11 +27,22 @@ struct Report {
     std::uint64_t ops = 0;  // the exchanges that time covers (warm-up included)
 };
 
+// The CPU time (user + system) the calling thread has used, in seconds.
+inline double cpu_seconds() {
+    rusage u{};
+    ::getrusage(RUSAGE_THREAD, &u);
+    auto s = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+    return s(u.ru_utime) + s(u.ru_stime);
+}
+
 // Ping-pong: a sends and times each round trip, b answers. Stream: a sends, b counts and times.
 void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r);
 void pingpong_b(Endpoint& ep, std::size_t size, const Settings& s, Report& r);
 void stream_a(Endpoint& ep, std::size_t size, const Settings& s);
 void stream_b(Endpoint& ep, std::size_t size, Report& r);
+// The peers' way (peers_way.cpp): the same exchange, minimal; a reports the rate only.
+void peers_way_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r);
+void peers_way_b(Endpoint& ep, std::size_t size, Report& r);
 // The ceiling reference: one process copying a buffer larger than this machine's L2 cache.
 void memcpy_a(const Settings& s, Report& r);
 

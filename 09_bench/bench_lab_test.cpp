@@ -1,0 +1,2 @@
+// bench_lab_test.cpp
+#include <gtest/gtest.h>

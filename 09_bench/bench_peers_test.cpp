@@ -1,0 +1,2 @@
+// bench_peers_test.cpp
+#include <gtest/gtest.h>

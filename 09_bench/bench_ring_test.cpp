@@ -1,0 +1,2 @@
+// bench_ring_test.cpp
+#include <gtest/gtest.h>

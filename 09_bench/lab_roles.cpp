@@ -1,0 +1,1 @@
+// lab_roles.cpp — the open-loop sweep's two sides.

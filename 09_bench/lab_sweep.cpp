@@ -1,0 +1,1 @@
+// lab_sweep.cpp — the method lab's open-loop rate sweep.
