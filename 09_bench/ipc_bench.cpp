@@ -23,6 +23,7 @@
 #include <memory>
 
 #include "kit/check.hpp"
+#include "peers_way.hpp"
 #include "report.hpp"
 
 namespace {
@@ -127,15 +128,17 @@ Options parse(std::span<const std::string_view> args) {
     return o;
 }
 
-// One cell to run: a row, and which of its two measurements; or a measurement of the floor.
+// One cell to run: a row, and which of its two measurements; a measurement of the floor; or the
+// row's peers' way.
 struct Cell {
     std::size_t row;
     bench::Mode mode;
-    bool floor = false;  // a short cache-line ping-pong, for run.floors
+    enum Kind { own, floor, peers } kind = own;
 };
 
 // The plan: every row of the tables and the cells that fill it (a fixed-size row is measured
-// once), with a floor measurement before every ping-pong cell the floor bounds (report.hpp).
+// once). Before every ping-pong cell the floor bounds, a floor measurement (report.hpp); around
+// a ping-pong that published benchmarks also measure, its peers' way, once before and once after.
 std::vector<Cell> plan(bench::Run& run, const std::vector<const bench::Mechanism*>& todo) {
     std::vector<Cell> cells;
     for (const auto& p : run.placements)
@@ -143,7 +146,7 @@ std::vector<Cell> plan(bench::Run& run, const std::vector<const bench::Mechanism
             if (m->needs_two_cpus && p.cpu_a == p.cpu_b)
                 continue;  // a spin on one CPU waits out time slices
             for (std::size_t s : run.sizes) {
-                run.rows.push_back({m, &p, s, {}, {}});
+                run.rows.push_back({m, &p, s, {}, {}, {}});
                 if (m->fixed_size && s != run.sizes.front()) continue;
                 if (m->make) cells.push_back({run.rows.size() - 1, bench::Mode::pingpong});
                 if (m->streams) cells.push_back({run.rows.size() - 1, bench::Mode::stream});
@@ -153,14 +156,46 @@ std::vector<Cell> plan(bench::Run& run, const std::vector<const bench::Mechanism
     std::vector<Cell> planned;
     for (const Cell& c : cells) {
         const bench::Row& r = run.rows[c.row];
-        if (c.mode == bench::Mode::pingpong && !r.mech->reference)
+        const bool pp = c.mode == bench::Mode::pingpong && !r.mech->reference;
+        const auto* peers = pp ? bench::peers_way_of(r.mech->name) : nullptr;
+        const bool with_peers =
+            peers && !(peers->needs_two_cpus && r.where->cpu_a == r.where->cpu_b);
+        if (with_peers) planned.push_back({c.row, c.mode, Cell::peers});
+        if (pp)
             for (std::size_t f = 0; f < run.rows.size(); ++f)
                 if (run.rows[f].where == r.where && run.rows[f].mech->name == "cache-line" &&
                     run.rows[f].size == run.sizes.front())
-                    planned.push_back({f, bench::Mode::pingpong, true});
+                    planned.push_back({f, bench::Mode::pingpong, Cell::floor});
         planned.push_back(c);
+        if (with_peers) planned.push_back({c.row, c.mode, Cell::peers});
     }
     return planned;
+}
+
+// The ring's targets in one sitting: three pairs each, a reference then the ring, back to back.
+void measure_targets(bench::Run& run, const bench::Settings& floor_cell,
+                     const bench::Settings& short_cell, void (*progress)(const std::string&)) {
+    const bench::Placement* cross = nullptr;
+    for (const auto& p : run.placements)
+        if (p.cpu_a != p.cpu_b) cross = &p;
+    if (!cross) return;
+    const auto& line = *bench::find_mechanism("cache-line");
+    const auto& ring = *bench::find_mechanism("shm-ring");
+    const auto& copy = *bench::find_mechanism("memcpy");
+    for (int i = 0; i < 3; ++i) {
+        progress("cross  targets  round trip " + std::to_string(i + 1) + "/3");
+        run.targets.round_trip.push_back(
+            {bench::run_cell(line, 8, *cross, bench::Mode::pingpong, floor_cell),
+             bench::run_cell(ring, 100, *cross, bench::Mode::pingpong, short_cell)});
+        bench::raise_if_interrupted();
+    }
+    for (int i = 0; i < 3; ++i) {
+        progress("cross  targets  streaming " + std::to_string(i + 1) + "/3");
+        run.targets.streaming.push_back(
+            {bench::run_cell(copy, 1024, *cross, bench::Mode::stream, short_cell),
+             bench::run_cell(ring, 1024, *cross, bench::Mode::stream, short_cell)});
+        bench::raise_if_interrupted();
+    }
 }
 
 }  // namespace
@@ -203,7 +238,8 @@ int main(int argc, char** argv) {
         floor_settings.reps = 1;
         floor_settings.budget = std::min(floor_settings.budget, std::chrono::milliseconds(20));
         floor_settings.warmup = std::min(floor_settings.warmup, std::chrono::milliseconds(5));
-        bench::stop_cells_on_signals();  // Ctrl-C: the cell under way cleans up, then we end
+        floor_settings.peers_way = true;  // total time / count: nothing measured can beat it
+        bench::stop_cells_on_signals();   // Ctrl-C: the cell under way cleans up, then we end
         // On a terminal one progress line redraws itself; into a pipe or file (a CI log) stdout
         // says nothing until the end, so stderr gets one line per finished cell instead.
         const bool on_terminal = ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO);
@@ -215,21 +251,43 @@ int main(int argc, char** argv) {
             const std::string what =
                 r.where->name + "  " + std::string(r.mech->name) + "  " +
                 bench::size_name(r.mech->fixed_size ? r.mech->fixed_size : r.size) +
-                (c.floor ? "  floor"
-                 : pp    ? "  ping-pong"
-                         : "  stream");
+                (c.kind == Cell::floor   ? "  floor"
+                 : c.kind == Cell::peers ? "  peers' way"
+                 : pp                    ? "  ping-pong"
+                                         : "  stream");
             if (on_terminal) std::fprintf(stderr, "\r%-70s", (what + " ...").c_str());
-            const bench::Measured m = bench::run_cell(*r.mech, r.size, *r.where, c.mode,
-                                                      c.floor ? floor_settings : run.settings);
+            bench::Settings peers_settings = run.settings;
+            peers_settings.peers_way = true;
+            const bench::Measured m = bench::run_cell(
+                c.kind == Cell::peers ? *bench::peers_way_of(r.mech->name) : *r.mech, r.size,
+                *r.where, c.mode,
+                c.kind == Cell::floor   ? floor_settings
+                : c.kind == Cell::peers ? peers_settings
+                                        : run.settings);
             bench::raise_if_interrupted();
             failed += !m.ok();
             if (log_cells)
                 std::fprintf(stderr, "ipc_bench: cell %zu/%zu %s: %s\n", ++done, cells.size(),
                              what.c_str(), m.ok() ? "ok" : ("FAILED: " + m.error).c_str());
             const std::size_t at = std::size_t(r.where - run.placements.data());
-            if (r.mech->name == "cache-line" && m.ok()) run.floors[at].p50_us.push_back(m.p50_us);
-            if (!c.floor) (pp ? r.pingpong : r.stream) = m;
+            if (c.kind == Cell::peers) {
+                r.peers.push_back(m);
+                continue;
+            }
+            if (c.kind == Cell::floor && m.ok() && m.rate.median > 0)
+                run.floors[at].trip_us.push_back(1e6 / m.rate.median);
+            if (c.kind == Cell::own) (pp ? r.pingpong : r.stream) = m;
         }
+        bench::Settings target_settings = floor_settings;
+        target_settings.peers_way = false;
+        measure_targets(run, floor_settings, target_settings, [](const std::string& what) {
+            if (::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO))
+                std::fprintf(stderr, "\r%-70s", (what + " ...").c_str());
+            else
+                std::fprintf(stderr, "ipc_bench: %s\n", what.c_str());
+        });
+        for (const auto& t : run.targets.round_trip) failed += !t.reference.ok() + !t.ring.ok();
+        for (const auto& t : run.targets.streaming) failed += !t.reference.ok() + !t.ring.ok();
         // A fixed-size row shows its one measurement at every size.
         for (auto& r : run.rows)
             if (r.mech->fixed_size && r.size != run.sizes.front())

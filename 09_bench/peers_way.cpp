@@ -3,6 +3,8 @@
 // mechanism's plain calls, no clock read per round trip, nothing checked; the rate is the count
 // divided by the total time. The method lab's "peers' way" rows run it, so that every default
 // row can be compared with the minimal loop of the same mechanism in the same sitting.
+#include "peers_way.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -15,7 +17,23 @@ constexpr std::byte kGo{'*'}, kStopByte{'!'};  // the first byte tells b whether
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// goldsborough/ipc-bench's shm: what its "Shared Memory" row measures.
+const Mechanism kShmGuard{.name = "shm-guard",
+                          .label = "goldsborough's shm (guard byte, spin)",
+                          .streams = false,
+                          .needs_two_cpus = true,
+                          .make = make_shm_guard};
+
 }  // namespace
+
+const Mechanism* peers_way_of(std::string_view mech) {
+    // The rows of the peers' tables (goldsborough's: pipe, mq, domain, tcp, shm, eventfd;
+    // rigtorp's: pipe, unix, tcp): the same calls in the minimal loop.
+    for (std::string_view same : {"pipe", "sysv-mq", "unix-stream", "tcp", "eventfd"})
+        if (mech == same) return find_mechanism(same);
+    if (mech == "shm-ring") return &kShmGuard;
+    return nullptr;
+}
 
 void peers_way_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
     std::vector<std::byte> out(size, kGo), in(size);

@@ -24,19 +24,39 @@ struct Row {
     const Placement* where = nullptr;
     std::size_t size = 0;  // as requested; fixed-size rows measured mech->fixed_size bytes
     std::optional<Measured> pingpong, stream;
+    // The peers' way of this row (peers_way.hpp), measured right before and right after its
+    // ping-pong, so a drift of the host's speed moves both sides of the comparison alike.
+    std::vector<Measured> peers;
 };
+
+// The row's ping-pong rate over the mean of its peers' way measurements (0: not measured).
+[[nodiscard]] double peers_ratio(const Row& r);
 
 // The cache-line floor of one placement. It is measured again right before every ping-pong cell
 // it bounds (interleaved, not once), because on a shared or virtual machine the cores' speed
-// changes during a run: a floor taken at another moment can be "beaten" by what it bounds. The
-// minimum is the floor; the spread tells whether the host kept its speed.
+// changes during a run: a floor taken at another moment can be "beaten" by what it bounds. It is
+// measured the peers' way (total time / count, no clock read per round trip), so no loop can
+// beat it by reading the clock less often. The minimum is the floor; the spread tells whether
+// the host kept its speed.
 struct Floor {
-    std::vector<double> p50_us;  // one per measurement, in run order
-    [[nodiscard]] Spread spread() const { return bench::spread(p50_us); }
-    [[nodiscard]] bool measured() const { return !p50_us.empty(); }
+    std::vector<double> trip_us;  // one per measurement, in run order: 1 / its rate
+    [[nodiscard]] Spread spread() const { return bench::spread(trip_us); }
+    [[nodiscard]] bool measured() const { return !trip_us.empty(); }
 };
 inline constexpr double kHostChangedSpread =
     1.5;  // floor max/min above this: the host changed speed
+
+// The ring's two targets, measured as pairs taken back to back at the end of the run (reference,
+// then the ring), so each ratio comes from one sitting: the round trip at 100 B against the
+// cache-line floor, and streaming at 1 KiB against memcpy.
+struct TargetPair {
+    Measured reference, ring;
+};
+struct Targets {
+    std::vector<TargetPair> round_trip, streaming;
+};
+// The median of the pairs' ratios: ring p50 / floor p50, or ring bytes/s / memcpy bytes/s.
+[[nodiscard]] double target_ratio(const std::vector<TargetPair>& pairs, bool streaming);
 
 struct Run {
     Machine machine;
@@ -45,7 +65,12 @@ struct Run {
     std::vector<std::size_t> sizes;
     std::vector<Row> rows;
     std::vector<Floor> floors;  // by placement index
+    Targets targets;            // cross CPU only
 };
+
+// Rows whose ping-pong is below kPeersBar of their peers' way ("placement mechanism size").
+[[nodiscard]] std::vector<std::string> rows_behind_their_peers(const Run& run);
+void print_peers_and_targets(std::FILE* out, const Run& run);  // report_peers.cpp
 
 // The ping-pong cells whose p50 is below their placement's floor ("placement mechanism size"):
 // none, unless the floor is wrong. The report prints them.

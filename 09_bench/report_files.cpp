@@ -118,10 +118,10 @@ void write_json(std::FILE* out, const Run& run) {
         if (!run.floors[i].measured()) continue;
         const Spread f = run.floors[i].spread();
         std::fprintf(out,
-                     "%s    {\"placement\": %s, \"runs\": %zu, \"p50_us_min\": %.3f, "
-                     "\"p50_us_median\": %.3f, "
-                     "\"p50_us_max\": %.3f}",
-                     sep, json_string(run.placements[i].name).c_str(), run.floors[i].p50_us.size(),
+                     "%s    {\"placement\": %s, \"runs\": %zu, \"trip_us_min\": %.3f, "
+                     "\"trip_us_median\": %.3f, "
+                     "\"trip_us_max\": %.3f}",
+                     sep, json_string(run.placements[i].name).c_str(), run.floors[i].trip_us.size(),
                      f.min, f.median, f.max);
         sep = ",\n";
     }

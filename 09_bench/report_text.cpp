@@ -217,13 +217,13 @@ void print_tables(std::FILE* out, const Run& run) {
         const double copy_mbs = copy_ok ? copy->stream->rate.median / 1e6 : 0;
         std::fprintf(
             out, "placement %s: cache-line round trip %s, memcpy %s\n", p.name.c_str(),
-            line_ok ? ("p50 " + fixed(f.min * 1e3, 0) + " ns (min; median " +
+            line_ok ? (fixed(f.min * 1e3, 0) + " ns (total time / count; min; median " +
                        fixed(f.median * 1e3, 0) + " ns, max " + fixed(f.max * 1e3, 0) + " ns of " +
-                       std::to_string(fl.p50_us.size()) + " runs between the cells)")
+                       std::to_string(fl.trip_us.size()) + " runs between the cells)")
                           .c_str()
                     : "not measured (a pure spin needs two CPUs)",
             copy_ok ? (grouped(copy_mbs) + " MB/s").c_str() : "not measured");
-        if (fl.p50_us.size() >= 2)
+        if (fl.trip_us.size() >= 2)
             std::fprintf(out, "  host: %s (the floor's max/min is %.2f)\n",
                          f.max / f.min > kHostChangedSpread
                              ? "changed speed during the run - a busy neighbour, a frequency or "
@@ -232,12 +232,13 @@ void print_tables(std::FILE* out, const Run& run) {
                              : "kept its speed",
                          f.max / f.min);
         const std::size_t s = run.sizes.back();
-        std::fprintf(out, "  %-28s %10s %18s %14s\n", ("at " + size_name(s)).c_str(), "p50 trip",
+        std::fprintf(out, "  %-28s %10s %18s %14s\n", ("at " + size_name(s)).c_str(), "round trip",
                      "x cache-line floor", "% of memcpy");
         for (const auto& m : mechanisms()) {
             const Row* r = find(run, p, m.name, s);
             if (m.reference || !r || !r->pingpong || !r->pingpong->ok()) continue;
-            const double rt_us = r->pingpong->p50_us;
+            if (r->pingpong->rate.median <= 0) continue;
+            const double rt_us = 1e6 / r->pingpong->rate.median;  // total time / count
             const std::size_t bytes = m.fixed_size ? m.fixed_size : s;
             const bool st = r->stream && r->stream->ok() && copy_ok;
             std::fprintf(
@@ -249,39 +250,13 @@ void print_tables(std::FILE* out, const Run& run) {
                    : "-");
         }
     }
-    // The targets the ring is built for, checked in this run's own numbers (never in a test).
-    for (const auto& p : run.placements) {
-        const Floor& fl = floor_of(run, p);
-        const Row* copy = find(run, p, "memcpy", run.sizes.front());
-        const Row* ring_small = find(run, p, "shm-ring", run.sizes.front());
-        const Row* ring_1k = find(run, p, "shm-ring", 1024);
-        auto ok = [](const Row* r, bool stream) {
-            if (!r) return false;
-            const auto& m = stream ? r->stream : r->pingpong;
-            return m && m->ok();
-        };
-        if (p.cpu_a == p.cpu_b) continue;
-        if (fl.measured() && ok(ring_small, false))
-            std::fprintf(out,
-                         "target, %s: shm ring round trip at %s = %.2f x the cache-line floor by "
-                         "p50 (%.2f vs %.2f us; goal: within 2 x)\n",
-                         p.name.c_str(), size_name(run.sizes.front()).c_str(),
-                         ring_small->pingpong->p50_us / fl.spread().min,
-                         ring_small->pingpong->p50_us, fl.spread().min);
-        if (ok(copy, true) && ok(ring_1k, true))
-            std::fprintf(out,
-                         "target, %s: shm ring streaming 1 KiB = %.0f %% of memcpy (%s vs %s MB/s; "
-                         "goal: at least 50 %%)\n",
-                         p.name.c_str(),
-                         100 * ring_1k->stream->rate.median * 1024 / copy->stream->rate.median,
-                         grouped(ring_1k->stream->rate.median * 1024 / 1e6).c_str(),
-                         grouped(copy->stream->rate.median / 1e6).c_str());
-    }
+    print_peers_and_targets(out, run);
     for (const auto& cell : cells_below_the_floor(run))
-        std::fprintf(out,
-                     "FLOOR BEATEN: %s has a p50 below its placement's cache-line floor: the floor "
-                     "is wrong\n",
-                     cell.c_str());
+        std::fprintf(
+            out,
+            "FLOOR BEATEN: %s has a round trip below its placement's cache-line floor: the floor "
+            "is wrong\n",
+            cell.c_str());
     print_failures(out, run);
 }
 
@@ -289,10 +264,19 @@ std::vector<std::string> cells_below_the_floor(const Run& run) {
     std::vector<std::string> out;
     for (const auto& r : run.rows) {
         const Floor& fl = floor_of(run, *r.where);
-        if (!fl.measured() || r.mech->reference || !r.pingpong || !r.pingpong->ok()) continue;
-        if (r.pingpong->p50_us < fl.spread().min)
-            out.push_back(r.where->name + " " + std::string(r.mech->name) + " " +
-                          size_name(r.size));
+        if (!fl.measured() || r.mech->reference) continue;
+        // Like with like: each cell's round trip as total time / count, as the floor is measured.
+        auto below = [&](const Measured& m) {
+            return m.ok() && m.rate.median > 0 && 1e6 / m.rate.median < fl.spread().min;
+        };
+        const std::string name =
+            r.where->name + " " + std::string(r.mech->name) + " " + size_name(r.size);
+        if (r.pingpong && below(*r.pingpong)) out.push_back(name);
+        for (const auto& m : r.peers)
+            if (below(m)) {
+                out.push_back(name + " (peers' way)");
+                break;
+            }
     }
     return out;
 }

@@ -15,6 +15,7 @@ namespace bench {
 using Clock = std::chrono::steady_clock;
 inline constexpr int kMaxReps = 16;
 inline constexpr std::size_t kMaxSamples = std::size_t(1) << 22;  // latency samples per cell
+inline constexpr int kSampleEvery = 16;  // a ping-pong times one round trip in this many
 
 // What a child sends back to the parent: plain bytes, smaller than PIPE_BUF (one atomic write).
 struct Report {

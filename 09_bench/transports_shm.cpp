@@ -1,7 +1,10 @@
 // transports_shm.cpp — shared memory (共享内存) with blocking waits, and the round-trip floor:
 //   shm-sem     POSIX shared memory, 16 slots per direction guarded by two POSIX semaphores
 //               (sem_wait/sem_post: a futex call whenever a side has to sleep or wake the other)
-//   cache-line  reference: one 64-byte line per direction, pure spinning, no system call at all
+//   cache-line  reference: one 64-byte line that both directions share, pure spinning, no system
+//               call at all
+//   shm-guard   for the peers' way only: goldsborough/ipc-bench's shm, one buffer for both
+//               directions, a guard byte at its start saying whose turn it is, pure spinning
 // The payload never passes through the kernel; only the waiting does.
 #include <fcntl.h>
 #include <semaphore.h>
@@ -80,39 +83,81 @@ private:
 };
 
 // ---- cache-line: the floor for any round trip between two CPUs ----
+// One line serves both directions: the turn word says who may read, and the value travels in the
+// same line, so each hop is the line moving once from one core's cache to the other's. Two
+// lines (one per direction) cost more: each store must first take its line back from the core
+// that polls it.
 struct alignas(64) Line {
-    std::atomic<std::uint64_t> generation;
+    std::atomic<std::uint64_t> turn;  // the sender's count of messages, odd: a sent last
     std::uint64_t value;
 };
 
 class LineEndpoint final : public Endpoint {
 public:
-    LineEndpoint(Line* tx, Line* rx) : tx_(tx), rx_(rx) {}
+    explicit LineEndpoint(Line* line) : line_(line) {}
     void send(std::span<const std::byte> msg) override {
-        std::memcpy(&tx_->value, msg.data(), sizeof tx_->value);
-        tx_->generation.store(++sent_, std::memory_order_release);
+        std::memcpy(&line_->value, msg.data(), sizeof line_->value);
+        line_->turn.store(++hops_, std::memory_order_release);
     }
     void recv(std::span<std::byte> msg) override {
-        while (rx_->generation.load(std::memory_order_acquire) == seen_) pause_cpu();
-        ++seen_;
-        std::memcpy(msg.data(), &rx_->value, sizeof rx_->value);
+        // a waits for b's hops (even counts), b for a's (odd): the hop after the last one seen.
+        const std::uint64_t want = hops_ + 1;
+        while (line_->turn.load(std::memory_order_acquire) != want) pause_cpu();
+        hops_ = want;
+        std::memcpy(msg.data(), &line_->value, sizeof line_->value);
     }
 
 private:
-    Line *tx_, *rx_;
-    std::uint64_t sent_ = 0, seen_ = 0;
+    Line* line_;
+    std::uint64_t hops_ = 0;  // hops of the whole conversation seen or made by this side
 };
 
 class LineLink final : public Link {
 public:
-    LineLink() : map_(-1, 2 * sizeof(Line)) {
+    LineLink() : map_(-1, sizeof(Line)) {
         std::construct_at(reinterpret_cast<Line*>(map_.data()));  // before fork: both inherit it
-        std::construct_at(reinterpret_cast<Line*>(map_.data()) + 1);
+    }
+    std::unique_ptr<Endpoint> open(Role, pid_t) override {
+        return std::make_unique<LineEndpoint>(std::launder(reinterpret_cast<Line*>(map_.data())));
+    }
+
+private:
+    Mapping map_;
+};
+
+// ---- shm-guard: how goldsborough/ipc-bench measures shared memory ----
+// The guard byte shares its cache line with the first 63 payload bytes, so the reader's spin
+// brings in the start of the message with the news that it is there; one buffer serves both
+// directions, which a strict ping-pong allows (only the side whose turn it is touches it).
+class GuardEndpoint final : public Endpoint {
+public:
+    GuardEndpoint(std::atomic<unsigned char>* guard, std::byte* payload, unsigned char mine,
+                  unsigned char theirs)
+        : guard_(guard), payload_(payload), mine_(mine), theirs_(theirs) {}
+    void send(std::span<const std::byte> msg) override {
+        std::memcpy(payload_, msg.data(), msg.size());
+        guard_->store(theirs_, std::memory_order_release);
+    }
+    void recv(std::span<std::byte> msg) override {
+        while (guard_->load(std::memory_order_acquire) != mine_) pause_cpu();
+        std::memcpy(msg.data(), payload_, msg.size());
+    }
+
+private:
+    std::atomic<unsigned char>* guard_;
+    std::byte* payload_;
+    unsigned char mine_, theirs_;
+};
+
+class GuardLink final : public Link {
+public:
+    explicit GuardLink(std::size_t size) : map_(-1, 1 + size) {
+        std::construct_at(reinterpret_cast<std::atomic<unsigned char>*>(map_.data()), 0);
     }
     std::unique_ptr<Endpoint> open(Role role, pid_t) override {
-        Line* ab = std::launder(reinterpret_cast<Line*>(map_.data()));
-        return role == Role::a ? std::make_unique<LineEndpoint>(ab, ab + 1)
-                               : std::make_unique<LineEndpoint>(ab + 1, ab);
+        auto* guard = std::launder(reinterpret_cast<std::atomic<unsigned char>*>(map_.data()));
+        return role == Role::a ? std::make_unique<GuardEndpoint>(guard, map_.data() + 1, 'a', 'b')
+                               : std::make_unique<GuardEndpoint>(guard, map_.data() + 1, 'b', 'a');
     }
 
 private:
@@ -131,5 +176,6 @@ std::unique_ptr<Link> make_shm_sem(std::size_t) {
               2 * sizeof(SemChannel)));
 }
 std::unique_ptr<Link> make_cache_line(std::size_t) { return std::make_unique<LineLink>(); }
+std::unique_ptr<Link> make_shm_guard(std::size_t size) { return std::make_unique<GuardLink>(size); }
 
 }  // namespace bench
