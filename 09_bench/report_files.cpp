@@ -134,7 +134,7 @@ void write_json(std::FILE* out, const Run& run) {
 namespace {
 
 struct Axis {
-    double lo, hi;  // decades (powers of ten) at the ends
+    double lo, hi;  // log10 of the values at the two ends
     double x0, width;
     [[nodiscard]] double at(double v) const {
         const double d = std::clamp(std::log10(std::max(v, 1e-12)), lo, hi);
@@ -142,37 +142,61 @@ struct Axis {
     }
 };
 
+// The ends are the nearest 1, 2 or 5 x 10^k outside the data, so the bars fill the panel.
 Axis axis_for(const std::vector<double>& values, double x0, double width) {
     double lo = 1e300, hi = 0;
     for (double v : values)
         if (v > 0) lo = std::min(lo, v), hi = std::max(hi, v);
     if (hi == 0) lo = 1, hi = 10;
-    const double dlo = std::floor(std::log10(lo)), dhi = std::ceil(std::log10(hi));
-    return {dlo, std::max(dhi, dlo + 1), x0, width};
+    auto down = [](double v) {
+        const double d = std::pow(10, std::floor(std::log10(v)));
+        return v >= 5 * d ? 5 * d : v >= 2 * d ? 2 * d : d;
+    };
+    auto up = [](double v) {
+        const double d = std::pow(10, std::floor(std::log10(v)));
+        return v <= d ? d : v <= 2 * d ? 2 * d : v <= 5 * d ? 5 * d : 10 * d;
+    };
+    const double l = std::log10(down(lo)), h = std::log10(up(hi));
+    return {l, std::max(h, l + 1), x0, width};
 }
 
-std::string rate_tick(double decade) {  // 1, 10, 100, 1k ... 100M
-    static const char* names[] = {"1", "10", "100", "1k", "10k", "100k", "1M", "10M", "100M", "1G"};
-    const int d = int(decade);
-    return d >= 0 && d < 10 ? names[d] : "1e" + std::to_string(d);
+// 1, 2, 5 x 10^k in short form: "20k", "5M" (rates) or "200 ns", "5 us" (latency in us).
+std::string short_number(double v, const char* const* units, int unit_count, double step) {
+    int u = 0;
+    while (u + 1 < unit_count && v >= step * 0.999) v /= step, ++u;
+    char b[32];
+    std::snprintf(b, sizeof b, "%g%s", std::round(v * 100) / 100, units[u]);
+    return b;
+}
+std::string rate_tick(double v) {
+    static const char* units[] = {"", "k", "M", "G"};
+    return short_number(v, units, 4, 1000);
+}
+std::string latency_tick(double us) {
+    static const char* units[] = {" ns", " us", " ms", " s"};
+    return short_number(us * 1000, units, 4, 1000);
 }
 
-std::string latency_tick(double decade) {  // in microseconds: 10 ns ... 1 s
-    const int d = int(decade);
-    static const char* names[] = {"10 ns", "100 ns", "1 us",   "10 us", "100 us",
-                                  "1 ms",  "10 ms",  "100 ms", "1 s"};
-    return d >= -2 && d <= 6 ? names[d + 2] : "1e" + std::to_string(d) + " us";
-}
-
+// Grid lines and labels at 1, 2 and 5 x 10^k (2 and 5 unlabelled when the panel is crowded,
+// except at the ends).
 void draw_axis(std::FILE* out, const Axis& a, double top, double bottom, const std::string& title,
                std::string (*tick)(double)) {
-    for (double d = a.lo; d <= a.hi; ++d) {
-        const double x = a.at(std::pow(10, d));
-        std::fprintf(out,
-                     "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#ccc\"/>"
-                     "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n",
-                     x, top, x, bottom, x, bottom + 14, xml_text(tick(d)).c_str());
-    }
+    const bool crowded = a.hi - a.lo > 4;
+    for (double d = std::floor(a.lo); d <= a.hi + 1e-9; ++d)
+        for (double m : {1.0, 2.0, 5.0}) {
+            const double v = m * std::pow(10, d), lv = std::log10(v);
+            if (lv < a.lo - 1e-9 || lv > a.hi + 1e-9) continue;
+            const double x = a.at(v);
+            const bool major = m == 1;
+            std::fprintf(out,
+                         "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"%s\"/>\n",
+                         x, top, x, bottom, major ? "#bbb" : "#e4e4e4");
+            const bool end = std::abs(lv - a.lo) < 1e-9 || std::abs(lv - a.hi) < 1e-9;
+            if (major || !crowded || end)
+                std::fprintf(out,
+                             "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\"%s>%s</text>\n", x,
+                             bottom + 14, major ? "" : " fill=\"#777\"", xml_text(tick(v)).c_str());
+        }
     std::fprintf(
         out, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" font-weight=\"bold\">%s</text>\n",
         a.x0 + a.width / 2, bottom + 30, xml_text(title).c_str());
