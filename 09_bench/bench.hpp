@@ -75,6 +75,17 @@ std::unique_ptr<Link> make_shm_sem(std::size_t);
 std::unique_ptr<Link> make_shm_ring(std::size_t);
 // How many pauses the rings spin before they sleep (default 2,048; the method lab varies it).
 void set_ring_spins(int pauses);
+// How the kernel mechanisms' endpoints (every byte stream, the eventfd) wait for data; read when
+// an endpoint is opened. block: the plain blocking read() and write() (the default). spin: the
+// descriptor made O_NONBLOCK, EAGAIN retried in a busy loop. spin_then_block: `tries` nonblocking
+// attempts, then poll() sleeps until the descriptor is ready.
+enum class KernelWait { block, spin, spin_then_block };
+struct KernelWaitMode {
+    KernelWait how = KernelWait::block;
+    int tries = 0;
+};
+void set_kernel_wait(KernelWait how, int tries = 0);
+[[nodiscard]] KernelWaitMode kernel_wait();
 std::unique_ptr<Link> make_mmap_file(std::size_t);
 std::unique_ptr<Link> make_rt_signal(std::size_t);
 std::unique_ptr<Link> make_eventfd(std::size_t);

@@ -76,6 +76,8 @@ int child(Link* link, Role role, std::size_t size, int cpu, int peer_cpu, Mode m
             }
             if (mode == Mode::stream && role == Role::a) stream_a(*ep, size, s);
             if (mode == Mode::stream && role == Role::b) stream_b(*ep, size, r);
+            if (mode == Mode::open_loop && role == Role::a) open_loop_a(*ep, size, s, r);
+            if (mode == Mode::open_loop && role == Role::b) open_loop_b(*ep, size, r);
         }
     } catch (const kit::SysError& e) {
         std::snprintf(r.error, sizeof r.error, "%s", e.message().c_str());
@@ -185,6 +187,16 @@ Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, 
     if (mode == Mode::pingpong)
         for (const Report& side : got)
             if (side.ops) out.cpu_us_per_op += side.cpu_s / double(side.ops) * 1e6;
+    if (mode == Mode::open_loop && b) {  // a offered, b received and timed
+        const Report &ra = got[0], &rb = got[1];
+        out.offered = ra.count;
+        out.rate = spread(std::vector<double>(rb.rate, rb.rate + std::min(rb.reps, kMaxReps)));
+        out.p50_us = rb.p50_us, out.p99_us = rb.p99_us, out.p999_us = rb.p999_us;
+        out.count = rb.count;
+        if (ra.ops) out.cpu_us_a = ra.cpu_s / double(ra.ops) * 1e6;
+        if (rb.ops) out.cpu_us_b = rb.cpu_s / double(rb.ops) * 1e6;
+        out.cpu_us_per_op = out.cpu_us_a + out.cpu_us_b;
+    }
     return out;
 }
 

@@ -13,7 +13,9 @@
 
 namespace bench {
 
-enum class Mode { pingpong, stream };
+// open_loop: a sends one-way messages on a fixed schedule (Settings::rate), b times each from its
+// due time (the method lab's rate sweep, lab_roles.cpp).
+enum class Mode { pingpong, stream, open_loop };
 
 struct Placement {
     std::string name;  // "same" or "cross"
@@ -31,6 +33,11 @@ struct Settings {
     // The loop the published benchmarks write: one constant buffer sent and received, no clock
     // read per round trip, nothing checked, total time / count (peers_way.cpp).
     bool peers_way = false;
+    // Mode::open_loop: messages offered per second for `budget` (at least kOpenLoopMinMessages),
+    // and how far in the past the schedule starts (a sender that is late from the first message).
+    double rate = 0;
+    std::chrono::milliseconds backdate{0};
+    bool sender_spins = true;  // false: a only sleeps to each due time (a shares b's CPU)
 };
 
 struct Measured {
@@ -39,6 +46,10 @@ struct Measured {
     double p50_us = 0, p99_us = 0, p999_us = 0;  // round-trip latency (pingpong)
     std::uint64_t count = 0;   // round trips or messages measured, all repetitions
     double cpu_us_per_op = 0;  // user + system CPU time of both sides per round trip or message
+    // Mode::open_loop: rate is the achieved one at b, count the messages b received, the
+    // percentiles one-way latency from each message's due time; and these:
+    std::uint64_t offered = 0;          // messages a sent on the schedule
+    double cpu_us_a = 0, cpu_us_b = 0;  // each side's CPU time per message
     [[nodiscard]] bool ok() const { return error.empty(); }
 };
 
@@ -56,6 +67,19 @@ void stamp(std::span<std::byte> msg, std::uint64_t word, std::uint64_t sum);
 // Throws std::runtime_error naming what is wrong unless msg carries `word` and a checksum
 // that matches its bytes.
 void verify(std::span<const std::byte> msg, std::uint64_t word);
+
+// The open-loop roles (lab_roles.cpp). A message carries its sequence number in bytes 0..7 and
+// its due time (CLOCK_MONOTONIC, ns) in bytes 8..15: the time it should have been sent, not the
+// time it was, so a sender that falls behind shows as latency (no coordinated omission).
+struct Report;  // roles.hpp
+inline constexpr std::uint64_t kOpenLoopMinMessages = 50;
+void open_loop_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r);
+void open_loop_b(Endpoint& ep, std::size_t size, Report& r);
+// When message k of a schedule that starts at start_ns is due, at `rate` messages per second.
+[[nodiscard]] std::int64_t due_ns(std::int64_t start_ns, std::uint64_t k, double rate);
+// One message's one-way latency: received − due. Throws std::runtime_error if negative (the
+// message left before it was due: the sender's wait is broken).
+[[nodiscard]] std::uint64_t one_way_ns(std::int64_t due_ns, std::int64_t received_ns);
 
 // For ipc_bench: after this, SIGINT, SIGTERM and SIGHUP no longer end the program at once.
 // The cell under way stops (its children killed and reaped, its kernel objects removed by their

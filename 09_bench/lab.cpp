@@ -3,23 +3,35 @@
 // method changed per row, so a reader can see what each choice does to "the" number:
 // processes or threads, a full round trip or half of one, spinning or blocking (with the CPU
 // time both sides spend per round trip), the payload written and checked or untouched, and
-// where the scheduler puts the two sides.
+// where the scheduler puts the two sides. For the kernel mechanisms, the same three ways of
+// waiting: block in read(), spin on EAGAIN, or spin a little then sleep in poll(). After the
+// table, an open-loop rate sweep (lab_sweep.cpp).
 #include <climits>
 #include <cstdio>
 #include <string>
 
+#include "harness.hpp"
 #include "report.hpp"
 
 namespace bench {
+
+// The open-loop rate sweep (lab_sweep.cpp): prints its table, returns the points that failed.
+int run_sweep(std::FILE* out, const Settings& base, const std::vector<int>& cpus, std::size_t size,
+              void (*progress)(const std::string&));
+
 namespace {
+
+constexpr int kKernelTries = 100;  // spin then block: nonblocking attempts before poll()
 
 struct Method {
     const char* name;
     const char* explained;  // one line: what it is, and who publishes this kind of number
     bool threads = false, untouched = false, half = false, ring_only = false;
-    bool derived = false;  // computed from the baseline row, not measured again
-    int spins = -1;        // for the ring: -1 keeps the default (spin, then futex)
-    const char* where;     // "cross", "same" or "unpinned"
+    bool derived = false;      // computed from the baseline row, not measured again
+    int spins = -1;            // for the ring: -1 keeps the default (spin, then futex)
+    bool kernel_only = false;  // pipe, socket, eventfd: the wait below instead of read()'s own
+    KernelWait wait = KernelWait::block;
+    const char* where;  // "cross", "same" or "unpinned"
 };
 
 const Method kMethods[] = {
@@ -54,6 +66,18 @@ const Method kMethods[] = {
      .explained = "the ring always sleeps in futex(): a kernel wake-up per message, like a pipe",
      .ring_only = true,
      .spins = 0,
+     .where = "cross"},
+    {.name = "spin on EAGAIN",
+     .explained = "O_NONBLOCK, read() retried until data comes: busy polling; no sleep, a "
+                  "syscall per try",
+     .kernel_only = true,
+     .wait = KernelWait::spin,
+     .where = "cross"},
+    {.name = "100 tries, then poll",
+     .explained = "100 nonblocking reads, then poll() sleeps: spin then block, as the ring "
+                  "does",
+     .kernel_only = true,
+     .wait = KernelWait::spin_then_block,
      .where = "cross"},
     {.name = "iceoryx2's way",
      .explained = "threads pinned apart, spinning, payload untouched, halved; its benchmark prints "
@@ -92,6 +116,7 @@ int run_lab(std::FILE* out, const Settings& base, const std::vector<int>& cpus, 
         Measured baseline;
         for (const Method& how : kMethods) {
             if (how.ring_only && m.name != "shm-ring") continue;
+            if (how.kernel_only && m.name == "shm-ring") continue;
             if (how.untouched && m.fixed_size) continue;  // 8 bytes are the sequence word itself
             const std::string where = how.where;
             if (where == "cross" && !two) continue;
@@ -100,6 +125,7 @@ int run_lab(std::FILE* out, const Settings& base, const std::vector<int>& cpus, 
                 Settings s = base;
                 s.threads = how.threads, s.touch_payload = !how.untouched;
                 if (how.spins >= 0) set_ring_spins(how.spins);
+                set_kernel_wait(how.wait, kKernelTries);
                 if (progress) progress(std::string(m.name) + "  " + how.name);
                 r = run_cell(m, size,
                              where == "same"    ? same
@@ -107,7 +133,9 @@ int run_lab(std::FILE* out, const Settings& base, const std::vector<int>& cpus, 
                                                 : unpinned,
                              Mode::pingpong, s);
                 set_ring_spins(2048);
-                if (where == "cross" && !how.threads && !how.untouched && how.spins < 0)
+                set_kernel_wait(KernelWait::block);
+                if (where == "cross" && !how.threads && !how.untouched && how.spins < 0 &&
+                    !how.kernel_only)
                     baseline = r;
             }
             const bool ok = r.ok() && r.count;
@@ -130,7 +158,7 @@ int run_lab(std::FILE* out, const Settings& base, const std::vector<int>& cpus, 
         out,
         "CPU us/trip: user + system time of both sides (getrusage) per round trip; above the "
         "p50, a side spun while it waited.\n");
-    return failed;
+    return failed + run_sweep(out, base, cpus, size, progress);
 }
 
 }  // namespace bench

@@ -8,7 +8,8 @@
 //              second real-time signal.
 //   eventfd    an eventfd (事件通知) per direction: write() adds an 8-byte value to a counter,
 //              read() returns the counter and resets it. Writes coalesce, so it is a wake-up,
-//              not a queue: this row is a ping-pong only.
+//              not a queue: this row is a ping-pong only. It waits as the kernel wait mode
+//              says (bench.hpp): a blocking read(), spinning on EAGAIN, or spinning then poll().
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -18,9 +19,12 @@
 
 #include "bench.hpp"
 #include "kit/fd.hpp"
+#include "stream_endpoint.hpp"
 
 namespace bench {
 namespace {
+
+KernelWaitMode g_kernel_wait;  // the process-wide kernel wait mode: block unless the lab says
 
 int data_signal() { return SIGRTMIN; }
 int credit_signal() { return SIGRTMIN + 1; }
@@ -89,24 +93,33 @@ private:
 
 class EventfdEndpoint final : public Endpoint {
 public:
-    EventfdEndpoint(kit::Fd tx, kit::Fd rx) : tx_(std::move(tx)), rx_(std::move(rx)) {}
+    EventfdEndpoint(kit::Fd tx, kit::Fd rx)
+        : tx_(std::move(tx)), rx_(std::move(rx)), wait_(kernel_wait()) {
+        make_nonblocking(tx_.get(), wait_);
+        make_nonblocking(rx_.get(), wait_);
+    }
     void send(std::span<const std::byte> msg) override {
         std::uint64_t value = 0;
         std::memcpy(&value, msg.data(), sizeof value);
         if (value >= UINT64_MAX - 1) throw std::runtime_error("eventfd: value out of range");
-        kit::write_all(tx_.get(),
-                       std::as_bytes(std::span(&++value, 1)));  // +1: adding 0 wakes no one
+        const auto bytes = std::as_bytes(std::span(&++value, 1));  // +1: adding 0 wakes no one
+        if (wait_.how != KernelWait::block) return write_all_waiting(tx_.get(), bytes, wait_);
+        kit::write_all(tx_.get(), bytes);
     }
     void recv(std::span<std::byte> msg) override {
         std::uint64_t value = 0;
-        if (kit::read_full(rx_.get(), std::as_writable_bytes(std::span(&value, 1))) != sizeof value)
-            throw std::runtime_error("eventfd: short read");
+        const auto bytes = std::as_writable_bytes(std::span(&value, 1));
+        const std::size_t got = wait_.how == KernelWait::block
+                                    ? kit::read_full(rx_.get(), bytes)
+                                    : read_full_waiting(rx_.get(), bytes, wait_);
+        if (got != sizeof value) throw std::runtime_error("eventfd: short read");
         --value;
         std::memcpy(msg.data(), &value, sizeof value);
     }
 
 private:
     kit::Fd tx_, rx_;
+    KernelWaitMode wait_;
 };
 
 class EventfdLink final : public Link {
@@ -128,6 +141,9 @@ private:
 };
 
 }  // namespace
+
+void set_kernel_wait(KernelWait how, int tries) { g_kernel_wait = {how, tries}; }
+KernelWaitMode kernel_wait() { return g_kernel_wait; }
 
 std::unique_ptr<Link> make_rt_signal(std::size_t) { return std::make_unique<SignalLink>(); }
 std::unique_ptr<Link> make_eventfd(std::size_t) { return std::make_unique<EventfdLink>(); }
