@@ -154,11 +154,13 @@ int run_lab(std::FILE* out, const Settings& base, const std::vector<int>& cpus, 
         }
     }
     if (!two) std::fprintf(out, "(one CPU allowed: the cross-CPU rows are not measured)\n");
+    failed += run_sweep(out, base, cpus, size, progress);
+    // The first table's note closes the output (the sweep prints its own notes under it).
     std::fprintf(
         out,
         "CPU us/trip: user + system time of both sides (getrusage) per round trip; above the "
         "p50, a side spun while it waited.\n");
-    return failed + run_sweep(out, base, cpus, size, progress);
+    return failed;
 }
 
 }  // namespace bench

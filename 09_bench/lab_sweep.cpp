@@ -57,14 +57,19 @@ int run_sweep(std::FILE* out, const Settings& base, const std::vector<int>& cpus
             }
         }
     }
-    std::fprintf(out,
-                 "Latency: receive time - due time (CLOCK_MONOTONIC), so a late sender counts. "
-                 "Cross CPU, a sleeps in\nclock_nanosleep() until 20 us before each due time, "
-                 "then spins (from 25 kHz up it never sleeps); on one\nCPU it only sleeps. CPU "
-                 "us: that side's user + system time (getrusage) per message. Where b has time\n"
-                 "to fall asleep between messages, each message pays a wake-up. The ring publishes "
-                 "its tail every 16 KiB\nor when it waits, so one-way messages wait for a batch "
-                 "(or the end) there.\n");
+    std::fprintf(
+        out,
+        "Latency: one way, receive time - due time (CLOCK_MONOTONIC), so a sender that falls "
+        "behind counts.\n"
+        "a CPU us, b CPU us: the sender's and the receiver's user + system time (getrusage) per "
+        "message.\n"
+        "Cross CPU, a sleeps in clock_nanosleep() until 20 us before each due time, then spins "
+        "(from 25 kHz up\n"
+        "it never sleeps); on one CPU it only sleeps. Where b has time to fall asleep between "
+        "messages, every\n"
+        "message pays a wake-up. The ring publishes its tail every 16 KiB or when it waits, so "
+        "there one-way\n"
+        "messages wait for a batch to fill (or for the end).\n");
     return failed;
 }
 
