@@ -1,10 +1,35 @@
-// transports_ring.cpp — a lock-free single-producer single-consumer byte ring per direction in
+// transports_ring.cpp — a lock-free single-producer single-consumer ring per direction in
 // shared memory (共享内存环形缓冲区), two rows:
 //   shm-ring    the rings in a POSIX shared-memory object (shm_open)
 //   mmap-file   the same rings in a regular file mapped MAP_SHARED
-// A side that finds its ring empty (or full) spins while the peer runs on another CPU, then
-// sleeps on a futex; head, tail and each sleeping flag live on their own cache line, apart from
-// the payload.
+//
+// The ring is an array of 64-byte cache lines. Each line carries 60 bytes of payload and, in its
+// last 4 bytes, a stamp: the line's position in the stream, plus one. The producer copies a
+// piece of a message into a line and then stores the stamp (release); the consumer knows which
+// position comes next, and a line is there when its stamp says that position (acquire). So the
+// news that data is there travels in the very line that holds the data: waiting for a message
+// and fetching it is one cache-line transfer, not one for a tail word and more for the data.
+// Every message starts on a fresh line, and the consumer polls the first and the last line of
+// what it expects together, so a 100-byte message (two lines) arrives in one transfer's time.
+// A message of any size travels as lines in order, so one larger than the ring goes in pieces.
+//
+// Why an old line is never taken for a new one: a stamp slot holds stamps only, never payload,
+// and the producer writes position p into line p mod N only after the consumer has released
+// position p - N. So the line the consumer waits for holds either the stamp of position p - N
+// (the previous lap: (p - N + 1) mod 2^32, which differs from p + 1 because N < 2^32) or p + 1.
+// The initial zeros differ from every first-lap stamp 1..N.
+//
+// Positions flow back in batches: the consumer stores how far it has read (head) where the
+// producer looks only every kPublishLines lines and before it waits for anything; the producer
+// reads head only when its cached copy says the ring is full. No side ever waits with progress
+// it has not published.
+//
+// Waiting: a side that finds nothing to do spins while the peer last ran on another CPU, then
+// sleeps on a futex. Sharing our CPU, the peer cannot run while we spin, so we go straight to
+// the futex. Each side raises its own sleeping flag (seq_cst), looks again, and only then
+// sleeps; the other side calls FUTEX_WAKE only when it sees the flag, so a running peer never
+// pays for a system call. The flag is checked cheaply after each message; before a side waits
+// or goes away it checks once more behind a seq_cst fence, so no sleeper is ever missed.
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -26,22 +51,44 @@
 #include "mapping.hpp"
 
 namespace bench {
+
+// For the tests (declared in bench_ring_test.cpp): how often this process's ring consumers
+// entered a spin and how often they called FUTEX_WAIT. A plain load and store each, no locked
+// instruction: two threads of one process may lose a count, never invent one.
+struct RingWaits {
+    std::uint64_t spins, sleeps;
+};
+RingWaits ring_waits();
+
 namespace {
 
-constexpr std::uint32_t kRingBytes = 1u << 20;  // a power of two: positions wrap for free
+std::atomic<std::uint64_t> g_spin_phases{0}, g_sleeps{0};
+void count(std::atomic<std::uint64_t>& c) {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+constexpr std::uint32_t kLines = 1u << 11;  // 128 KiB of lines; a power of two: positions wrap
+constexpr std::size_t kLinePayload = 60;
 // Spin only while the peer last ran on another CPU (the kernel's optimistic spinning asks the
 // same question: is the lock owner running elsewhere?). Sharing our CPU, the peer cannot run
 // while we spin, so we go straight to the futex.
 // A pause's cost depends on the CPU, so the budget is timed (ring_spin_budget).
 constexpr int kSpins = 2048;
 int g_spins = kSpins;  // the method lab varies it: 0 (always sleep) or "never sleep"
+
+struct alignas(64) Line {
+    std::byte data[kLinePayload];
+    std::atomic<std::uint32_t> stamp;  // position + 1 of the payload now in data
+};
+static_assert(sizeof(Line) == 64);
+
 struct Ring {
-    alignas(64) std::atomic<std::uint32_t> head;  // bytes consumed (written by the consumer)
-    alignas(64) std::atomic<std::uint32_t> tail;  // bytes produced (written by the producer)
-    alignas(64) std::atomic<std::uint32_t> consumer_sleeps;   // 1 while it may sleep on tail
+    alignas(64) std::atomic<std::uint32_t> head;  // lines consumed (written by the consumer)
+    alignas(64) std::atomic<std::uint32_t> wake;  // the consumer's futex word: bumped to wake it
+    alignas(64) std::atomic<std::uint32_t> consumer_sleeps;   // 1 while it may sleep on wake
     alignas(64) std::atomic<std::uint32_t> producer_sleeps;   // 1 while it may sleep on head
     alignas(64) std::atomic<int> producer_cpu, consumer_cpu;  // where each side last waited, + 1
-    alignas(64) std::byte data[kRingBytes];
+    Line line[kLines];
 };
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 
@@ -54,6 +101,7 @@ long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t val) {
 // Waits until `word` differs from `seen`: spin first if the peer is on another CPU (it may be
 // about to publish), then raise our own sleeping flag and sleep on the futex. Only the waiter
 // writes its flag, so a publisher can never clear an announcement it has not answered.
+// The producer waits for room this way, on the consumer's head.
 void wait_while(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleeps,
                 std::uint32_t seen, int my_cpu, const std::atomic<int>& peer_cpu) {
     if (peer_cpu.load(std::memory_order_relaxed) != my_cpu) {
@@ -79,19 +127,57 @@ void publish(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleep
         kit::check(futex(&word, FUTEX_WAKE, 1), "futex wake");
 }
 
-// Positions are published in batches: a side stores its new tail (producer) or head (consumer)
-// where the peer looks only every kPublishBytes, when the ring is full, before it waits for
-// anything, and when it ends. Each store to a line the peer polls costs a cache-line transfer;
-// per 1 KiB message that was a third of the copy's cost. No side ever waits with progress it
-// has not published, so no one waits for progress that is only in the other's registers.
-constexpr std::uint32_t kPublishBytes = 16u << 10;
+// The consumer waits for lines first..last (positions) this way. Their stamps are read
+// together, so both lines come over at once; when the last is there, so is every line before
+// it (the producer stamps in order, release; we read acquire). Asleep, the consumer waits on
+// its own futex word, which the producer bumps before FUTEX_WAKE: stamps live in lines that
+// move with the data, and the producer would not know which line a sleeper chose.
+void wait_for_lines(Ring& r, std::uint32_t first, std::uint32_t last, int my_cpu) {
+    const auto& a = r.line[first % kLines].stamp;
+    const auto& z = r.line[last % kLines].stamp;
+    if (g_spins > 0 && r.producer_cpu.load(std::memory_order_relaxed) != my_cpu) {
+        count(g_spin_phases);
+        for (int i = 0; i < g_spins; ++i) {
+            const bool ready_a = a.load(std::memory_order_acquire) == first + 1;
+            if (ready_a & (z.load(std::memory_order_acquire) == last + 1)) return;
+            pause_cpu();
+        }
+    }
+    r.consumer_sleeps.store(1, std::memory_order_seq_cst);
+    // Flag first, then look (seq_cst): either we see the stamp, or the producer, whose fence
+    // comes after its stamp store, sees our flag and bumps `wake`, so FUTEX_WAIT returns at once.
+    for (;;) {
+        const std::uint32_t gen = r.wake.load(std::memory_order_seq_cst);
+        if (z.load(std::memory_order_seq_cst) == last + 1) break;
+        count(g_sleeps);
+        if (futex(&r.wake, FUTEX_WAIT, gen) == -1 && errno != EAGAIN && errno != EINTR)
+            throw kit::SysError(errno, "futex wait");
+    }
+    r.consumer_sleeps.store(0, std::memory_order_relaxed);
+}
+
+void wake_consumer(Ring& r) {
+    r.wake.fetch_add(1, std::memory_order_seq_cst);
+    kit::check(futex(&r.wake, FUTEX_WAKE, 1), "futex wake");
+}
+
+// The consumer gives lines back every kPublishLines (16 KiB of lines): each store to a line
+// the peer reads costs a cache-line transfer. It waits for at most kPieceLines at once, so a
+// large message is copied out while the rest is still coming.
+constexpr std::uint32_t kPublishLines = 256, kPieceLines = 64;
+static_assert(kPieceLines <= kLines && kPublishLines <= kLines);
+
+std::uint32_t lines_for(std::size_t bytes) {
+    return std::uint32_t(
+        std::min<std::size_t>((bytes + kLinePayload - 1) / kLinePayload, kPieceLines));
+}
 
 class RingEndpoint final : public Endpoint {
 public:
     RingEndpoint(Ring* tx, Ring* rx) : tx_(tx), rx_(rx) {}
     ~RingEndpoint() override {
         try {
-            flush();  // the last messages sent, e.g. the stop mark
+            flush();  // the last messages sent, e.g. the stop mark, and a sleeper to wake
         } catch (...) {
         }
     }
@@ -99,55 +185,56 @@ public:
     RingEndpoint& operator=(const RingEndpoint&) = delete;
     void send(std::span<const std::byte> msg) override {
         Ring& r = *tx_;
-        while (!msg.empty()) {
+        do {
             // Read the consumer's line only when our cached view says full: each read of a line
             // the other CPU writes is a cache miss.
-            if (tail_ - peer_head_ == kRingBytes)
-                peer_head_ = r.head.load(std::memory_order_acquire);
+            if (tail_ - peer_head_ == kLines) peer_head_ = r.head.load(std::memory_order_acquire);
             const std::uint32_t head = peer_head_;
-            if (tail_ - head == kRingBytes) {
+            if (tail_ - head == kLines) {
                 flush();
                 wait_while(r.head, r.producer_sleeps, head, note_cpu(), r.consumer_cpu);
                 continue;
             }
-            const std::uint32_t at = tail_ % kRingBytes;
-            const std::size_t n =
-                std::min<std::size_t>({msg.size(), kRingBytes - (tail_ - head), kRingBytes - at});
-            std::memcpy(r.data + at, msg.data(), n);
-            tail_ += std::uint32_t(n);
-            msg = msg.subspan(n);
-            if (tail_ - published_tail_ >= kPublishBytes)
-                publish(r.tail, r.consumer_sleeps, published_tail_ = tail_);
-        }
+            for (std::uint32_t room = kLines - (tail_ - head); room > 0 && !msg.empty(); --room) {
+                Line& l = r.line[tail_ % kLines];
+                const std::size_t n = std::min(msg.size(), kLinePayload);
+                std::memcpy(l.data, msg.data(), n);
+                l.stamp.store(++tail_, std::memory_order_release);  // position + 1
+                msg = msg.subspan(n);
+            }
+            // Cheap look (no fence): a flag we miss here is seen by flush(), before we wait.
+            if (r.consumer_sleeps.load(std::memory_order_relaxed)) wake_consumer(r);
+        } while (!msg.empty());
     }
     void recv(std::span<std::byte> msg) override {
         Ring& r = *rx_;
-        while (!msg.empty()) {
-            if (peer_tail_ == head_) peer_tail_ = r.tail.load(std::memory_order_acquire);
-            const std::uint32_t tail = peer_tail_;
-            if (tail == head_) {
+        if (msg.empty()) return;
+        do {
+            const std::uint32_t first = head_, last = head_ + lines_for(msg.size()) - 1;
+            if (r.line[last % kLines].stamp.load(std::memory_order_acquire) != last + 1) {
                 flush();
-                wait_while(r.tail, r.consumer_sleeps, tail, note_cpu(), r.producer_cpu);
-                continue;
+                wait_for_lines(r, first, last, note_cpu());
             }
-            const std::uint32_t at = head_ % kRingBytes;
-            const std::size_t n =
-                std::min<std::size_t>({msg.size(), tail - head_, kRingBytes - at});
-            std::memcpy(msg.data(), r.data + at, n);
-            head_ += std::uint32_t(n);
-            msg = msg.subspan(n);
-            if (head_ - published_head_ >= kPublishBytes)
+            for (; head_ != last + 1; ++head_) {
+                const std::size_t n = std::min(msg.size(), kLinePayload);
+                std::memcpy(msg.data(), r.line[head_ % kLines].data, n);
+                msg = msg.subspan(n);
+            }
+            if (head_ - published_head_ >= kPublishLines)
                 publish(r.head, r.producer_sleeps, published_head_ = head_);
-        }
+        } while (!msg.empty());
     }
 
 private:
-    // Publishes what this side has produced on tx and consumed on rx but not yet told.
+    // Before this side waits or goes away: publishes what it has consumed, then (behind one
+    // seq_cst fence, after every stamp and head stored so far) wakes a peer that said it sleeps.
     void flush() {
-        if (tail_ != published_tail_)
-            publish(tx_->tail, tx_->consumer_sleeps, published_tail_ = tail_);
         if (head_ != published_head_)
-            publish(rx_->head, rx_->producer_sleeps, published_head_ = head_);
+            rx_->head.store(published_head_ = head_, std::memory_order_release);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (rx_->producer_sleeps.load(std::memory_order_relaxed))
+            kit::check(futex(&rx_->head, FUTEX_WAKE, 1), "futex wake");
+        if (tx_->consumer_sleeps.load(std::memory_order_relaxed)) wake_consumer(*tx_);
     }
 
     // Where this process runs now (+1, so 0 means unknown), written where the peer looks: as
@@ -164,8 +251,8 @@ private:
 
     Ring *tx_, *rx_;
     int cpu_ = 0;
-    std::uint32_t tail_ = 0, published_tail_ = 0, peer_head_ = 0;  // our tx ring, as producer
-    std::uint32_t head_ = 0, published_head_ = 0, peer_tail_ = 0;  // our rx ring, as consumer
+    std::uint32_t tail_ = 0, peer_head_ = 0;       // our tx ring, as producer (lines)
+    std::uint32_t head_ = 0, published_head_ = 0;  // our rx ring, as consumer (lines)
 };
 
 class RingLink final : public Link {
@@ -189,6 +276,11 @@ private:
 };
 
 }  // namespace
+
+RingWaits ring_waits() {
+    return {g_spin_phases.load(std::memory_order_relaxed),
+            g_sleeps.load(std::memory_order_relaxed)};
+}
 
 void set_ring_spins(int pauses) { g_spins = pauses; }
 
