@@ -23,6 +23,11 @@ struct RingWaits {
     std::uint64_t spins, sleeps;
 };
 RingWaits ring_waits();
+struct RingShape {
+    std::uint32_t lines;
+    std::size_t line_payload;
+};
+RingShape ring_shape();
 
 namespace {
 
@@ -98,11 +103,12 @@ void expect_burst(const char* name, std::size_t size, int count, int cpu_a, int 
 }
 
 TEST(Ring, MessagesLargerThanTheRingArriveIntactAndInOrder) {
-    // The ring holds 2,048 lines of 60 bytes (122,880 B); 1 MiB and an odd 300,001 B are many
-    // ring-fulls each, so the producer waits for room in the middle of a message.
+    // One ring-full plus one byte, and an odd two and a half ring-fulls: the producer waits for
+    // room in the middle of a message, and the last line of a message is partly filled.
     const auto cpus = allowed_cpus();
+    const std::size_t ring = ring_shape().lines * ring_shape().line_payload;
     for (const char* name : {"shm-ring", "mmap-file"})
-        for (std::size_t size : {std::size_t(300'001), std::size_t(1) << 20}) {
+        for (std::size_t size : {ring + 1, ring * 5 / 2 + 7}) {
             expect_burst(name, size, 5, cpus[0], cpus[0]);
             if (cpus.size() > 1) expect_burst(name, size, 5, cpus[0], cpus[1]);
         }
@@ -115,14 +121,16 @@ TEST(Ring, EveryLineOfTheRingWrapsAroundWithMessagesIntact) {
     link->share_one_process();
     auto a = link->open(Role::a, 0), b = link->open(Role::b, 0);
     std::vector<std::byte> out(181), in(181);
+    const auto [ring_lines, payload] = ring_shape();
+    ASSERT_EQ(payload, 60u) << "the sizes below assume 60 bytes a line";
     std::uint64_t lines = 0;
-    for (std::uint64_t n = 0; lines < 4 * 2048 + 7; ++n) {
+    for (std::uint64_t n = 0; lines < 4 * std::uint64_t(ring_lines) + 7; ++n) {
         const std::size_t size = 1 + (n * 37) % 181;
         fill(std::span(out).first(size), n, 0);
         a->send(std::span(out).first(size));
         b->recv(std::span(in).first(size));
         ASSERT_TRUE(matches(std::span(in).first(size), n, 0))
-            << "message " << n << ", " << size << " B, at line " << lines % 2048;
+            << "message " << n << ", " << size << " B, at line " << lines % ring_lines;
         lines += (size + 59) / 60;
     }
 }
@@ -195,9 +203,11 @@ TEST(Ring, ASideSharingItsPeersCpuSleepsInsteadOfSpinning) {
 }
 
 TEST(Ring, ALineLeftFromThePreviousLapIsNotTakenForANewMessage) {
-    // b takes exactly one lap (2,048 lines, 1,024 messages of two lines), then asks for one more:
+    // b takes exactly one lap (100-byte messages of two lines each), then asks for one more:
     // the line it waits on still carries the stamp of the first lap. It must sleep (FUTEX_WAIT)
     // until a sends the new message, and then get that message, not the old one.
+    ASSERT_EQ(ring_shape().line_payload, 60u) << "100 bytes must take two lines";
+    const int lap_messages = int(ring_shape().lines / 2);
     auto link = find_mechanism("shm-ring")->make(100);
     kit::Pipe lap = kit::make_pipe();
     kit::Child b = kit::spawn([&] {
@@ -205,24 +215,24 @@ TEST(Ring, ALineLeftFromThePreviousLapIsNotTakenForANewMessage) {
         set_ring_spins(0);
         auto ep = link->open(Role::b, 0);
         std::vector<std::byte> in(100);
-        for (int n = 0; n < 1024; ++n) {
+        for (int n = 0; n < lap_messages; ++n) {
             ep->recv(in);
             if (!matches(in, n, 0)) return 1;
         }
         const std::byte x{1};
         kit::write_all(lap.write.get(), std::span(&x, 1));  // the lap is taken; now the next
         ep->recv(in);
-        return matches(in, 1024, 0) ? 0 : 2;
+        return matches(in, lap_messages, 0) ? 0 : 2;
     });
     lap.write.reset();
     auto a = link->open(Role::a, 0);
     std::vector<std::byte> out(100);
-    for (int n = 0; n < 1024; ++n) fill(out, n, 0), a->send(out);
+    for (int n = 0; n < lap_messages; ++n) fill(out, n, 0), a->send(out);
     std::byte x{};
     ASSERT_EQ(kit::read_full(lap.read.get(), std::span(&x, 1)), 1u) << "b did not take the lap";
     ASSERT_TRUE(kit::wait_in_syscall(b.pid(), SYS_futex))
         << "b did not wait on its futex after the first lap";
-    fill(out, 1024, 0);
+    fill(out, lap_messages, 0);
     a->send(out);
     const auto sb = b.wait();
     EXPECT_TRUE(sb.ok()) << "b " << sb.describe()

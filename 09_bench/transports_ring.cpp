@@ -59,6 +59,12 @@ struct RingWaits {
     std::uint64_t spins, sleeps;
 };
 RingWaits ring_waits();
+// And the ring's shape: lines per direction, payload bytes per line.
+struct RingShape {
+    std::uint32_t lines;
+    std::size_t line_payload;
+};
+RingShape ring_shape();
 
 namespace {
 
@@ -67,7 +73,7 @@ void count(std::atomic<std::uint64_t>& c) {
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-constexpr std::uint32_t kLines = 1u << 11;  // 128 KiB of lines; a power of two: positions wrap
+constexpr std::uint32_t kLines = 1u << 14;  // 1 MiB of lines; a power of two: positions wrap
 constexpr std::size_t kLinePayload = 60;
 // Spin only while the peer last ran on another CPU (the kernel's optimistic spinning asks the
 // same question: is the lock owner running elsewhere?). Sharing our CPU, the peer cannot run
@@ -132,17 +138,26 @@ void publish(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleep
 // it (the producer stamps in order, release; we read acquire). Asleep, the consumer waits on
 // its own futex word, which the producer bumps before FUTEX_WAKE: stamps live in lines that
 // move with the data, and the producer would not know which line a sleeper chose.
-void wait_for_lines(Ring& r, std::uint32_t first, std::uint32_t last, int my_cpu) {
+// The caller has stored its progress, without a fence: while spinning we look at the peer's
+// sleeping flags (a read of a line that stays in our cache until the peer writes it) and call
+// flush() (fence, then the wake-ups) if one is up; before we sleep ourselves we always flush().
+// So a round trip between two spinning sides costs no fence at all.
+template <class Asleep, class Flush>
+void wait_for_lines(Ring& r, std::uint32_t first, std::uint32_t last, int my_cpu,
+                    Asleep peer_asleep, Flush flush) {
     const auto& a = r.line[first % kLines].stamp;
     const auto& z = r.line[last % kLines].stamp;
     if (g_spins > 0 && r.producer_cpu.load(std::memory_order_relaxed) != my_cpu) {
         count(g_spin_phases);
+        bool flushed = false;
         for (int i = 0; i < g_spins; ++i) {
             const bool ready_a = a.load(std::memory_order_acquire) == first + 1;
             if (ready_a & (z.load(std::memory_order_acquire) == last + 1)) return;
+            if (!flushed && peer_asleep()) flush(), flushed = true;
             pause_cpu();
         }
     }
+    flush();
     r.consumer_sleeps.store(1, std::memory_order_seq_cst);
     // Flag first, then look (seq_cst): either we see the stamp, or the producer, whose fence
     // comes after its stamp store, sees our flag and bumps `wake`, so FUTEX_WAIT returns at once.
@@ -172,6 +187,15 @@ std::uint32_t lines_for(std::size_t bytes) {
         std::min<std::size_t>((bytes + kLinePayload - 1) / kLinePayload, kPieceLines));
 }
 
+// A whole line's payload is a copy of constant size, which the compiler inlines as a few
+// vector moves; only a message's last, partial line calls memcpy with a variable size.
+inline void copy_line(std::byte* to, const std::byte* from, std::size_t n) {
+    if (n == kLinePayload)
+        std::memcpy(to, from, kLinePayload);
+    else
+        std::memcpy(to, from, n);
+}
+
 class RingEndpoint final : public Endpoint {
 public:
     RingEndpoint(Ring* tx, Ring* rx) : tx_(tx), rx_(rx) {}
@@ -198,7 +222,7 @@ public:
             for (std::uint32_t room = kLines - (tail_ - head); room > 0 && !msg.empty(); --room) {
                 Line& l = r.line[tail_ % kLines];
                 const std::size_t n = std::min(msg.size(), kLinePayload);
-                std::memcpy(l.data, msg.data(), n);
+                copy_line(l.data, msg.data(), n);
                 l.stamp.store(++tail_, std::memory_order_release);  // position + 1
                 msg = msg.subspan(n);
             }
@@ -212,12 +236,14 @@ public:
         do {
             const std::uint32_t first = head_, last = head_ + lines_for(msg.size()) - 1;
             if (r.line[last % kLines].stamp.load(std::memory_order_acquire) != last + 1) {
-                flush();
-                wait_for_lines(r, first, last, note_cpu());
+                store_head();
+                wait_for_lines(
+                    r, first, last, note_cpu(), [this] { return peer_may_sleep(); },
+                    [this] { flush(); });
             }
             for (; head_ != last + 1; ++head_) {
                 const std::size_t n = std::min(msg.size(), kLinePayload);
-                std::memcpy(msg.data(), r.line[head_ % kLines].data, n);
+                copy_line(msg.data(), r.line[head_ % kLines].data, n);
                 msg = msg.subspan(n);
             }
             if (head_ - published_head_ >= kPublishLines)
@@ -229,12 +255,22 @@ private:
     // Before this side waits or goes away: publishes what it has consumed, then (behind one
     // seq_cst fence, after every stamp and head stored so far) wakes a peer that said it sleeps.
     void flush() {
-        if (head_ != published_head_)
-            rx_->head.store(published_head_ = head_, std::memory_order_release);
+        store_head();
         std::atomic_thread_fence(std::memory_order_seq_cst);
         if (rx_->producer_sleeps.load(std::memory_order_relaxed))
             kit::check(futex(&rx_->head, FUTEX_WAKE, 1), "futex wake");
         if (tx_->consumer_sleeps.load(std::memory_order_relaxed)) wake_consumer(*tx_);
+    }
+
+    void store_head() {
+        if (head_ != published_head_)
+            rx_->head.store(published_head_ = head_, std::memory_order_release);
+    }
+    // Relaxed looks at the flags the peer raises before it sleeps on us (as consumer of our tx
+    // ring, as producer waiting for room in our rx ring).
+    bool peer_may_sleep() const {
+        return (tx_->consumer_sleeps.load(std::memory_order_relaxed) |
+                rx_->producer_sleeps.load(std::memory_order_relaxed)) != 0;
     }
 
     // Where this process runs now (+1, so 0 means unknown), written where the peer looks: as
@@ -276,6 +312,8 @@ private:
 };
 
 }  // namespace
+
+RingShape ring_shape() { return {kLines, kLinePayload}; }
 
 RingWaits ring_waits() {
     return {g_spin_phases.load(std::memory_order_relaxed),
