@@ -137,7 +137,7 @@ TEST(Ring, EveryLineOfTheRingWrapsAroundWithMessagesIntact) {
 
 // A ping-pong of `rounds` 100-byte messages; b exits 2 if its consumer spun, 3 if it slept, 4 if
 // it never slept (as `expect` asks), 1 if a message arrived damaged. Counts are taken after the
-// first round trip, when each side knows where the other runs.
+// first round trip, when both sides have opened, so each knows where the other runs.
 enum class Expect { no_spin, no_sleep, sleeps };
 void expect_ping_pong(int spins, int cpu_a, int cpu_b, Expect expect) {
     auto link = find_mechanism("shm-ring")->make(100);

@@ -10,7 +10,8 @@
 // news that data is there travels in the very line that holds the data: waiting for a message
 // and fetching it is one cache-line transfer, not one for a tail word and more for the data.
 // Every message starts on a fresh line, and the consumer polls the first and the last line of
-// what it expects together, so a 100-byte message (two lines) arrives in one transfer's time.
+// what it expects together, so the two lines of a 100-byte message come over at the same time,
+// not one after the other.
 // A message of any size travels as lines in order, so one larger than the ring goes in pieces.
 //
 // Why an old line is never taken for a new one: a stamp slot holds stamps only, never payload,
@@ -19,17 +20,21 @@
 // (the previous lap: (p - N + 1) mod 2^32, which differs from p + 1 because N < 2^32) or p + 1.
 // The initial zeros differ from every first-lap stamp 1..N.
 //
-// Positions flow back in batches: the consumer stores how far it has read (head) where the
-// producer looks only every kPublishLines lines and before it waits for anything; the producer
-// reads head only when its cached copy says the ring is full. No side ever waits with progress
+// Positions flow back in batches: the consumer stores how far it has read (head) only every
+// kPublishLines lines and before it waits for anything; the producer reads head only when its
+// cached copy says the ring is full. No side ever waits with progress
 // it has not published.
 //
 // Waiting: a side that finds nothing to do spins while the peer last ran on another CPU, then
 // sleeps on a futex. Sharing our CPU, the peer cannot run while we spin, so we go straight to
 // the futex. Each side raises its own sleeping flag (seq_cst), looks again, and only then
 // sleeps; the other side calls FUTEX_WAKE only when it sees the flag, so a running peer never
-// pays for a system call. The flag is checked cheaply after each message; before a side waits
-// or goes away it checks once more behind a seq_cst fence, so no sleeper is ever missed.
+// pays for a system call. Seeing the flag needs a seq_cst fence after our last store (Dekker's
+// pattern: store, fence, load on both sides), and a fence waits for every store before it to
+// leave the core, so the fence is paid only where it matters: before a side sleeps itself, before
+// it waits for room, when it goes away, and when, while spinning, it sees a flag with a plain load.
+// After each message the producer also takes a plain look. A spinning side that misses a flag with
+// its plain look still sees it in its next looks, as soon as the peer's store reaches it.
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -93,7 +98,7 @@ struct Ring {
     alignas(64) std::atomic<std::uint32_t> wake;  // the consumer's futex word: bumped to wake it
     alignas(64) std::atomic<std::uint32_t> consumer_sleeps;   // 1 while it may sleep on wake
     alignas(64) std::atomic<std::uint32_t> producer_sleeps;   // 1 while it may sleep on head
-    alignas(64) std::atomic<int> producer_cpu, consumer_cpu;  // where each side last waited, + 1
+    alignas(64) std::atomic<int> producer_cpu, consumer_cpu;  // where each side runs, + 1
     Line line[kLines];
 };
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
@@ -198,7 +203,9 @@ inline void copy_line(std::byte* to, const std::byte* from, std::size_t n) {
 
 class RingEndpoint final : public Endpoint {
 public:
-    RingEndpoint(Ring* tx, Ring* rx) : tx_(tx), rx_(rx) {}
+    // Says where it runs from the start, so a peer on the same CPU never spins for us, even
+    // before we first wait (open() runs after the process is pinned).
+    RingEndpoint(Ring* tx, Ring* rx) : tx_(tx), rx_(rx) { note_cpu(); }
     ~RingEndpoint() override {
         try {
             flush();  // the last messages sent, e.g. the stop mark, and a sleeper to wake
