@@ -29,12 +29,13 @@
 // sleeps on a futex. Sharing our CPU, the peer cannot run while we spin, so we go straight to
 // the futex. Each side raises its own sleeping flag (seq_cst), looks again, and only then
 // sleeps; the other side calls FUTEX_WAKE only when it sees the flag, so a running peer never
-// pays for a system call. Seeing the flag needs a seq_cst fence after our last store (Dekker's
-// pattern: store, fence, load on both sides), and a fence waits for every store before it to
-// leave the core, so the fence is paid only where it matters: before a side sleeps itself, before
-// it waits for room, when it goes away, and when, while spinning, it sees a flag with a plain load.
-// After each message the producer also takes a plain look. A spinning side that misses a flag with
-// its plain look still sees it in its next looks, as soon as the peer's store reaches it.
+// pays for a system call. Seeing a flag for sure needs an ordering instruction after our last
+// store (Dekker's pattern: store, then read, on both sides; here a read-modify-write of the
+// flag, see flush()), which waits for every store before it to leave the core, so it is paid
+// only where it matters: before a side sleeps itself, before it waits for room, when it goes
+// away, and when, while spinning, it sees a flag with a plain load. After each message the
+// producer also takes a plain look. A spinning side that misses a flag with its plain look
+// still sees it in its next looks, as soon as the peer's store reaches it.
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -143,10 +144,10 @@ void publish(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleep
 // it (the producer stamps in order, release; we read acquire). Asleep, the consumer waits on
 // its own futex word, which the producer bumps before FUTEX_WAKE: stamps live in lines that
 // move with the data, and the producer would not know which line a sleeper chose.
-// The caller has stored its progress, without a fence: while spinning we look at the peer's
-// sleeping flags (a read of a line that stays in our cache until the peer writes it) and call
-// flush() (fence, then the wake-ups) if one is up; before we sleep ourselves we always flush().
-// So a round trip between two spinning sides costs no fence at all.
+// The caller has stored its progress, with no ordering instruction: while spinning we look at the
+// peer's sleeping flags (a read of a line that stays in our cache until the peer writes it) and
+// call flush() (the ordered looks, and the wake-ups) if one is up; before we sleep ourselves we
+// always flush(). So a round trip between two spinning sides costs no locked instruction at all.
 template <class Asleep, class Flush>
 void wait_for_lines(Ring& r, std::uint32_t first, std::uint32_t last, int my_cpu,
                     Asleep peer_asleep, Flush flush) {
@@ -163,9 +164,9 @@ void wait_for_lines(Ring& r, std::uint32_t first, std::uint32_t last, int my_cpu
         }
     }
     flush();
-    r.consumer_sleeps.store(1, std::memory_order_seq_cst);
-    // Flag first, then look (seq_cst): either we see the stamp, or the producer, whose fence
-    // comes after its stamp store, sees our flag and bumps `wake`, so FUTEX_WAIT returns at once.
+    (void)r.consumer_sleeps.exchange(1, std::memory_order_seq_cst);
+    // Flag first, then look: either we see the stamp, or the producer's flush() sees our flag
+    // (see there) and bumps `wake`, so FUTEX_WAIT returns at once or is woken.
     for (;;) {
         const std::uint32_t gen = r.wake.load(std::memory_order_seq_cst);
         if (z.load(std::memory_order_seq_cst) == last + 1) break;
@@ -233,7 +234,7 @@ public:
                 l.stamp.store(++tail_, std::memory_order_release);  // position + 1
                 msg = msg.subspan(n);
             }
-            // Cheap look (no fence): a flag we miss here is seen by flush(), before we wait.
+            // A plain look: a flag we miss here is seen by flush(), before we wait.
             if (r.consumer_sleeps.load(std::memory_order_relaxed)) wake_consumer(r);
         } while (!msg.empty());
     }
@@ -259,14 +260,20 @@ public:
     }
 
 private:
-    // Before this side waits or goes away: publishes what it has consumed, then (behind one
-    // seq_cst fence, after every stamp and head stored so far) wakes a peer that said it sleeps.
+    // Before this side sleeps, waits for room or goes away, and when it sees a flag while
+    // spinning: publishes what it has consumed, then wakes a peer that said it sleeps.
+    // The flags are read with a read-modify-write, which always reads a flag's latest value:
+    // - the producer of our rx ring raises its flag with a seq_cst store, then reads head
+    //   (seq_cst): our seq_cst store of head comes first in the single order of seq_cst
+    //   operations, or our read of the flag does not find it lowered;
+    // - the consumer of our tx ring raises its flag with a seq_cst exchange, then reads the
+    //   stamp: if our read-modify-write comes first, the exchange reads what it wrote and so
+    //   synchronises with it, and every stamp we stored is visible; else we find the flag up.
     void flush() {
-        store_head();
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (rx_->producer_sleeps.load(std::memory_order_relaxed))
+        rx_->head.store(published_head_ = head_, std::memory_order_seq_cst);
+        if (rx_->producer_sleeps.fetch_add(0, std::memory_order_seq_cst))
             kit::check(futex(&rx_->head, FUTEX_WAKE, 1), "futex wake");
-        if (tx_->consumer_sleeps.load(std::memory_order_relaxed)) wake_consumer(*tx_);
+        if (tx_->consumer_sleeps.fetch_add(0, std::memory_order_seq_cst)) wake_consumer(*tx_);
     }
 
     void store_head() {
