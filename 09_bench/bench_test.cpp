@@ -363,11 +363,19 @@ TEST(MessageCheck, AStampedMessagePassesAndEveryDamageIsCaught) {
     stamp(m, 42, payload_sum(m));
     EXPECT_NO_THROW(verify(m, 42));
     EXPECT_THROW(verify(m, 43), std::runtime_error);  // another sequence number
-    for (std::size_t at : {std::size_t(16), std::size_t(57), std::size_t(99)}) {
-        auto bad = m;
-        bad[at] ^= std::byte{0x80};
-        EXPECT_THROW(verify(bad, 42), std::runtime_error)
-            << "a flipped bit at byte " << at << " went unnoticed";
+    // Every byte after the header, at sizes that end in the 32-byte lanes, the 8-byte words and
+    // the last single bytes of the checksum.
+    for (std::size_t size : {17, 100, 1024, 1031}) {
+        std::vector<std::byte> msg(size);
+        fill(msg, 3, 1);
+        stamp(msg, 7, payload_sum(msg));
+        ASSERT_NO_THROW(verify(msg, 7)) << size;
+        for (std::size_t at = 16; at < size; ++at) {
+            auto bad = msg;
+            bad[at] ^= std::byte{0x80};
+            EXPECT_THROW(verify(bad, 7), std::runtime_error)
+                << "a flipped bit at byte " << at << " of " << size << " went unnoticed";
+        }
     }
     auto swapped = m;  // two 8-byte words exchanged: same bytes, wrong order
     std::swap_ranges(swapped.begin() + 16, swapped.begin() + 24, swapped.begin() + 24);

@@ -26,6 +26,11 @@ std::uint64_t payload_sum(std::span<const std::byte> msg) {
             lane[i] = (lane[i] ^ w) * 0x100000001B3ULL + std::uint64_t(i);
         }
     std::uint64_t h = lane[0] ^ (lane[1] << 1) ^ (lane[2] << 2) ^ (lane[3] << 3);
+    for (; left >= 8; left -= 8, p += 8) {  // the tail a word at a time, then the last bytes
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        h = (h ^ w) * 0x100000001B3ULL;
+    }
     for (; left > 0; --left, ++p) h = (h ^ std::uint64_t(*p)) * 0x100000001B3ULL;
     return h;
 }
