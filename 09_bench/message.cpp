@@ -25,7 +25,10 @@ std::uint64_t payload_sum(std::span<const std::byte> msg) {
             std::memcpy(&w, p + 8 * i, 8);
             lane[i] = (lane[i] ^ w) * 0x100000001B3ULL + std::uint64_t(i);
         }
-    std::uint64_t h = lane[0] ^ (lane[1] << 1) ^ (lane[2] << 2) ^ (lane[3] << 3);
+    // Folded by multiplication, not shifts: a shift would drop a lane's top bit, and with it a
+    // flipped top bit of every fourth word.
+    std::uint64_t h = lane[0];
+    for (int i = 1; i < 4; ++i) h = (h ^ lane[i]) * 0x100000001B3ULL;
     for (; left >= 8; left -= 8, p += 8) {  // the tail a word at a time, then the last bytes
         std::uint64_t w;
         std::memcpy(&w, p, 8);
