@@ -241,12 +241,14 @@ TEST(BenchLab, EveryMethodRowAppearsForEachMechanismWithItsExplanation) {
                              "eventfd (8 B, wake-up) "}) {
         std::vector<std::string> methods = {"same CPU", "unpinned"};
         if (two)
-            methods.insert(methods.end(),
-                           {"processes, cross CPU", "half round trip", "threads, cross CPU"});
+            methods.insert(methods.end(), {"processes, cross CPU", "half round trip",
+                                           "threads, cross CPU", "peers' loop"});
         if (two && std::string(mech) != "eventfd (8 B, wake-up) ")
             methods.push_back("payload untouched");
         if (two && std::string(mech) == "shm ring, spin then futex ")
             methods.insert(methods.end(), {"spin only", "block only", "iceoryx2's way"});
+        else if (two)
+            methods.insert(methods.end(), {"spin on EAGAIN", "100 tries, then poll"});
         for (const auto& how : methods) {
             std::istringstream in(r.out);
             bool found = false;
