@@ -167,15 +167,11 @@ TEST(BenchOutput, JsonParsesWithMachineSettingsAndCells) {
     EXPECT_EQ(j.cells, 4);
 }
 
-TEST(BenchOutput, SvgChartIsWellFormedXml) {
-    auto guard = kit::unlink_guard(kit::unique_temp_path("bench.svg"));
-    auto r = bench({"--quick", "--cpus", "same", "--only", "pipe,shm-ring", "--svg", guard.name()});
-    ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
-    const std::string svg = read_file(guard.name());
+// Every tag closes in order, no stray '<' or '&' in text; counts the <rect>s into *bars.
+void expect_well_formed_svg(const std::string& svg, int* bars) {
     ASSERT_EQ(svg.rfind("<?xml", 0), 0u) << svg.substr(0, 80);
     // Every tag closes in order; no stray '<' or '&' in text.
     std::vector<std::string> open;
-    int bars = 0;
     for (std::size_t i = svg.find("?>") + 2; i < svg.size();) {
         const std::size_t lt = svg.find('<', i);
         if (lt == std::string::npos) break;
@@ -197,14 +193,36 @@ TEST(BenchOutput, SvgChartIsWellFormedXml) {
         } else if (tag.back() != '/') {
             open.push_back(name);
         }
-        bars += name == "rect" && tag[0] != '/';
+        *bars += name == "rect" && tag[0] != '/';
         i = gt + 1;
     }
     EXPECT_TRUE(open.empty()) << "unclosed <" << (open.empty() ? "" : open.back()) << ">";
+}
+
+TEST(BenchOutput, SvgChartIsWellFormedXml) {
+    auto guard = kit::unlink_guard(kit::unique_temp_path("bench.svg"));
+    auto r = bench({"--quick", "--cpus", "same", "--only", "pipe,shm-ring", "--svg", guard.name()});
+    ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
+    const std::string svg = read_file(guard.name());
+    int bars = 0;
+    ASSERT_NO_FATAL_FAILURE(expect_well_formed_svg(svg, &bars));
     EXPECT_GE(bars, 3);  // background, legend, and a bar per measured mechanism
     // Both default sizes, both panels (rate; p50 and p99 latency), each with its axis title.
     for (const char* text : {">100 B<", ">1 KiB<", "round trips per second (more is better)",
                              "round-trip latency, p50 and p99 (less is better)"})
+        EXPECT_NE(svg.find(text), std::string::npos) << "no " << text << " in the chart";
+}
+
+TEST(BenchOutput, TheLabChartIsWellFormedWithABarPerRow) {
+    auto guard = kit::unlink_guard(kit::unique_temp_path("lab.svg"));
+    auto r = bench({"--lab", "--quick", "--svg", guard.name()});
+    ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.err;
+    const std::string svg = read_file(guard.name());
+    int bars = 0;
+    ASSERT_NO_FATAL_FAILURE(expect_well_formed_svg(svg, &bars));
+    EXPECT_GE(bars, 1 + 4 * 3);  // the background and at least three rows per mechanism
+    for (const char* text : {"pipe: same CPU<", "shm ring, spin then futex: iceoryx2&apos;s way<",
+                             "eventfd (8 B, wake-up): peers&apos; loop<", "less is better"})
         EXPECT_NE(svg.find(text), std::string::npos) << "no " << text << " in the chart";
 }
 

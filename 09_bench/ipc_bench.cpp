@@ -9,7 +9,8 @@
 //   ipc_bench --quick               a few milliseconds per cell (a smoke test)
 //   ipc_bench --sizes all           64 B ... 1 MiB;  --sizes 100,4K,1M  picks sizes
 //   ipc_bench --only pipe,shm-ring --cpus cross --format csv
-//   ipc_bench --lab [--quick]       the method lab: one ping-pong measured the ways benchmarks do
+//   ipc_bench --lab [--quick] [--svg F]  the method lab: one ping-pong measured the ways benchmarks
+//   do
 //
 // Prints the ipc-bench-shaped table, latency and throughput tables, the reference rows; exits 1 if
 // any cell failed (a message lost, corrupted or reordered, or a stall killed at its deadline).
@@ -31,7 +32,7 @@ namespace {
 constexpr std::string_view kUsage =
     "[--quick] [--sizes LIST|all] [--cpus same|cross] [--only NAME,...] [--reps N]\n"
     "       [--budget-ms N] [--format table|csv|json] [--csv FILE] [--json FILE] [--svg FILE]\n"
-    "       ipc_bench --lab [--quick] [--sizes SIZE] [--reps N] [--budget-ms N]";
+    "       ipc_bench --lab [--quick] [--sizes SIZE] [--reps N] [--budget-ms N] [--svg FILE]";
 
 std::vector<std::string_view> split(std::string_view s) {
     std::vector<std::string_view> out;
@@ -211,19 +212,30 @@ int main(int argc, char** argv) {
         const auto cpu = allowed_cpus();
         if (o.lab) {
             if (!o.only.empty() || o.cpus != "both" || o.format != "table" || !o.csv.empty() ||
-                !o.json.empty() || !o.svg.empty())
-                throw kit::UsageError{"--lab takes only --quick, --sizes, --reps and --budget-ms"};
+                !o.json.empty())
+                throw kit::UsageError{
+                    "--lab takes only --quick, --sizes, --reps, --budget-ms and --svg"};
             bench::stop_cells_on_signals();
             static bool on_terminal = ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO);
+            std::vector<bench::LabRow> rows;
             const int failed = bench::run_lab(
-                stdout, run.settings, cpu, run.sizes.front(), [](const std::string& what) {
+                stdout, run.settings, cpu, run.sizes.front(),
+                [](const std::string& what) {
                     if (on_terminal)
                         std::fprintf(stderr, "\r%-70s\r", (what + " ...").c_str());
                     else
                         std::fprintf(stderr, "ipc_bench: lab cell %s\n", what.c_str());
                     bench::raise_if_interrupted();
-                });
+                },
+                &rows);
             bench::raise_if_interrupted();
+            if (!o.svg.empty()) {
+                const bench::Machine machine = bench::describe_machine();
+                std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(o.svg.c_str(), "w"),
+                                                                  std::fclose);
+                if (!f) throw kit::SysError(errno, "fopen " + o.svg);
+                bench::write_lab_svg(f.get(), rows, machine, run.sizes.front());
+            }
             return failed ? 1 : 0;
         }
         if (o.cpus != "cross") run.placements.push_back({"same", cpu[0], cpu[0]});

@@ -107,7 +107,7 @@ std::string num(double v, const char* fmt) {
 }  // namespace
 
 int run_lab(std::FILE* out, const Settings& base, const std::vector<int>& cpus, std::size_t size,
-            void (*progress)(const std::string&)) {
+            void (*progress)(const std::string&), std::vector<LabRow>* rows) {
     const Placement same{"same", cpus[0], cpus[0]}, unpinned{"unpinned", 0, 0, false};
     const bool two = cpus.size() >= 2;
     const Placement cross{"cross", cpus[0], two ? cpus[1] : cpus[0]};
@@ -161,6 +161,7 @@ int run_lab(std::FILE* out, const Settings& base, const std::vector<int>& cpus, 
                 ok && !how.derived ? num(r.rate.median, "%.0f").c_str() : "-",
                 ok && !how.derived ? num(r.cpu_us_per_op, "%.2f").c_str() : "-", explained.c_str());
             if (!r.ok()) std::fprintf(out, "  FAILED: %s\n", r.error.c_str());
+            if (rows && ok) rows->push_back({std::string(m.label), how.name, r, f, timed});
         }
     }
     if (!two) std::fprintf(out, "(one CPU allowed: the cross-CPU rows are not measured)\n");

@@ -82,8 +82,18 @@ void print_peers_and_targets(std::FILE* out, const Run& run);  // report_peers.c
 void print_tables(std::FILE* out, const Run& run);
 // The method lab (lab.cpp): prints its table, returns the number of failed cells. progress, if
 // set, is told each cell before it runs.
+// Each ping-pong row of the lab, kept for the lab's chart when `rows` is set.
+struct LabRow {
+    std::string mechanism, method;
+    Measured m;
+    double factor = 1;  // 0.5: a half round trip
+    bool timed = true;  // false: the peers' loop, no latency samples (the chart uses 1 / rate)
+};
 int run_lab(std::FILE* out, const Settings& base, const std::vector<int>& cpus, std::size_t size,
-            void (*progress)(const std::string&));
+            void (*progress)(const std::string&), std::vector<LabRow>* rows = nullptr);
+// The lab's chart: one bar per row, the round trip's p50 with a whisker to p99, log scale.
+void write_lab_svg(std::FILE* out, const std::vector<LabRow>& rows, const Machine& machine,
+                   std::size_t size);
 void write_csv(std::FILE* out, const Run& run);
 void write_json(std::FILE* out, const Run& run);
 void write_svg(std::FILE* out, const Run& run);

@@ -287,4 +287,65 @@ void write_svg(std::FILE* out, const Run& run) {
     std::fprintf(out, "</svg>\n");
 }
 
+void write_lab_svg(std::FILE* out, const std::vector<LabRow>& rows, const Machine& machine,
+                   std::size_t size) {
+    constexpr double kLabel = 380, kPanel = 560, kBar = 11, kTop = 50;
+    const char* colours[] = {"#4878a8", "#e0823d", "#6aa84f", "#a64d79", "#999999"};
+    std::vector<std::string> mechs;
+    std::vector<double> values;
+    // Untimed rows (the peers' loop) have no percentiles: their bar is the mean, 1 / rate.
+    auto p50 = [](const LabRow& r) {
+        return r.timed ? r.m.p50_us * r.factor : 1e6 / r.m.rate.median * r.factor;
+    };
+    for (const auto& r : rows) {
+        if (std::find(mechs.begin(), mechs.end(), r.mechanism) == mechs.end())
+            mechs.push_back(r.mechanism);
+        values.push_back(p50(r));
+        if (r.timed) values.push_back(r.m.p99_us * r.factor);
+    }
+    const double bottom = kTop + double(rows.size()) * (kBar + 3) + double(mechs.size()) * 6 + 4;
+    const Axis lat = axis_for(values, kLabel, kPanel);
+    std::fprintf(out,
+                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+                 "font-family=\"sans-serif\" font-size=\"11\">\n"
+                 "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+                 kLabel + kPanel + 30, bottom + 70);
+    std::fprintf(out, "<text x=\"10\" y=\"18\" font-size=\"13\">%s</text>\n",
+                 xml_text("ipc_bench --lab: one " + size_name(size) +
+                          " ping-pong, measured the ways benchmarks measure it - " +
+                          machine.cpu_model + ", " + machine.date)
+                     .c_str());
+    std::fprintf(out, "<text x=\"10\" y=\"34\">%s</text>\n",
+                 xml_text("log scale; bar = p50 (peers' loop: total time / count), whisker to p99; "
+                          "one colour per mechanism")
+                     .c_str());
+    draw_axis(out, lat, kTop - 4, bottom,
+              "round trip (half round trip where the row says so), less is better", latency_tick);
+    double y = kTop;
+    std::string last;
+    for (const auto& r : rows) {
+        if (r.mechanism != last && !last.empty()) y += 6;
+        last = r.mechanism;
+        const auto at = std::find(mechs.begin(), mechs.end(), r.mechanism) - mechs.begin();
+        const char* colour = colours[std::size_t(at) % 5];
+        std::fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s</text>\n", kLabel - 6,
+                     y + kBar - 2, xml_text(r.mechanism + ": " + r.method).c_str());
+        const double x50 = lat.at(p50(r));
+        std::fprintf(out,
+                     "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>\n",
+                     kLabel, y, x50 - kLabel, kBar, colour);
+        if (r.timed) {
+            const double x99 = lat.at(r.m.p99_us * r.factor);
+            std::fprintf(out,
+                         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>"
+                         "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"%s\"/>\n",
+                         x50, y + kBar / 2, x99, y + kBar / 2, colour, x99, y, x99, y + kBar,
+                         colour);
+        }
+        y += kBar + 3;
+    }
+    std::fprintf(out, "</svg>\n");
+}
+
 }  // namespace bench
