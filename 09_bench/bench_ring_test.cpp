@@ -145,6 +145,8 @@ void expect_ping_pong(int spins, int cpu_a, int cpu_b, Expect expect) {
         const RingWaits now = ring_waits();
         if (expect == Expect::no_spin && now.spins != before.spins) return 2;
         if (expect == Expect::no_sleep && now.sleeps != before.sleeps) return 3;
+        // One side may never sleep: on one CPU, waking the peer can switch to it at once, and
+        // the waker finds the answer already there when it runs again. Not both (below).
         if (expect != Expect::no_sleep && now.sleeps == before.sleeps) return 4;
         return 0;
     };
@@ -177,10 +179,14 @@ void expect_ping_pong(int spins, int cpu_a, int cpu_b, Expect expect) {
             }
             return check_waits(before);
         });
-    EXPECT_TRUE(sa.ok()) << "spins " << spins << ": a " << sa.describe()
-                         << " (1 damaged, 2 spun, 3 slept, 4 never slept)";
-    EXPECT_TRUE(sb.ok()) << "spins " << spins << ": b " << sb.describe()
-                         << " (1 damaged, 2 spun, 3 slept, 4 never slept)";
+    const char* codes = " (1 damaged, 2 spun, 3 slept, 4 never slept)";
+    const bool may_skip_sleep = expect != Expect::no_sleep;
+    EXPECT_TRUE(sa.ok() || (may_skip_sleep && sa.exited_with(4)))
+        << "spins " << spins << ": a " << sa.describe() << codes;
+    EXPECT_TRUE(sb.ok() || (may_skip_sleep && sb.exited_with(4)))
+        << "spins " << spins << ": b " << sb.describe() << codes;
+    EXPECT_FALSE(sa.exited_with(4) && sb.exited_with(4))
+        << "spins " << spins << ": neither side ever slept, so the test proved nothing";
 }
 
 TEST(Ring, AlwaysSleepingDeliversEverythingWithoutSpinning) {
