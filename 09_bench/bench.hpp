@@ -75,6 +75,18 @@ std::unique_ptr<Link> make_shm_sem(std::size_t);
 std::unique_ptr<Link> make_shm_ring(std::size_t);
 // How many pauses the rings spin before they sleep (default 2,048; the method lab varies it).
 void set_ring_spins(int pauses);
+// For the tests: how often this process's ring consumers entered a spin and how often they
+// called FUTEX_WAIT (a plain load and store each, no locked instruction: two threads of one
+// process may lose a count, never invent one), and the ring's shape.
+struct RingWaits {
+    std::uint64_t spins, sleeps;
+};
+[[nodiscard]] RingWaits ring_waits();
+struct RingShape {
+    std::uint32_t lines;       // per direction
+    std::size_t line_payload;  // payload bytes per line
+};
+[[nodiscard]] RingShape ring_shape();
 // How the kernel mechanisms' endpoints (every byte stream, the eventfd) wait for data; read when
 // an endpoint is opened. block: the plain blocking read() and write() (the default). spin: the
 // descriptor made O_NONBLOCK, EAGAIN retried in a busy loop. spin_then_block: `tries` nonblocking

@@ -23,17 +23,6 @@
 namespace bench {
 namespace {
 
-std::vector<Placement> placements() {
-    cpu_set_t set;
-    kit::check(::sched_getaffinity(0, sizeof set, &set), "sched_getaffinity");
-    std::vector<int> cpus;
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-        if (CPU_ISSET(c, &set)) cpus.push_back(c);
-    std::vector<Placement> out{{"same", cpus[0], cpus[0]}};
-    if (cpus.size() > 1) out.push_back({"cross", cpus[0], cpus[1]});
-    return out;
-}
-
 // Restores the default (block) however the test ends.
 struct KernelWaitGuard {
     KernelWaitGuard(KernelWait how, int tries) { set_kernel_wait(how, tries); }
@@ -64,7 +53,7 @@ TEST(KernelWait, EveryModeDeliversEveryMessageIntactAndInOrder) {
         {KernelWait::spin_then_block, "spin then block"}};
     for (const auto& [how, mode] : modes)
         for (const char* name : {"pipe", "unix-stream", "eventfd"})
-            for (const Placement& where : placements()) {
+            for (const Placement& where : standard_placements()) {
                 // Spinning on one CPU waits for the scheduler's tick: a few round trips only.
                 if (how == KernelWait::spin && where.name == "same") continue;
                 KernelWaitGuard guard(how, 8);
@@ -127,7 +116,7 @@ TEST(KernelWait, SpinModesMakeTheDescriptorsNonblockingAndAnEmptyReadFailsWithEA
 
 TEST(OpenLoop, EveryOfferedMessageArrivesInOrderAndIsCounted) {
     for (const char* name : {"pipe", "unix-stream", "shm-ring"})
-        for (const Placement& where : placements()) {
+        for (const Placement& where : standard_placements()) {
             Settings s = small();
             s.rate = 20'000;  // 100 messages in 5 ms
             s.sender_spins = where.name != "same";
@@ -149,7 +138,7 @@ TEST(OpenLoop, ALateSenderShowsItsDelayBecauseLatencyCountsFromTheDueTime) {
     s.rate = 20'000;
     s.backdate = std::chrono::milliseconds(50);
     const Measured r =
-        run_cell(*find_mechanism("pipe"), 100, placements().back(), Mode::open_loop, s);
+        run_cell(*find_mechanism("pipe"), 100, standard_placements().back(), Mode::open_loop, s);
     ASSERT_TRUE(r.ok()) << r.error;
     EXPECT_EQ(r.count, r.offered);
     EXPECT_GE(r.p50_us, 45'000) << "the latency was taken from the send time, not the due time";

@@ -17,15 +17,6 @@ namespace {
 const Settings kShort{std::chrono::milliseconds(3), std::chrono::milliseconds(1), 2,
                       std::chrono::milliseconds(0)};
 
-std::vector<int> cpus() {
-    cpu_set_t set;
-    kit::check(::sched_getaffinity(0, sizeof set, &set), "sched_getaffinity");
-    std::vector<int> out;
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-        if (CPU_ISSET(c, &set)) out.push_back(c);
-    return out;
-}
-
 Settings peers(Settings s = kShort) {
     s.peers_way = true;
     return s;
@@ -42,7 +33,7 @@ TEST(PeersWay, EveryRowThePeersPublishHasOneAndTheRingsIsGoldsboroughsShm) {
 }
 
 TEST(PeersWay, TheMinimalLoopCountsWholeRepetitionsAndStopsTheAnsweringSide) {
-    const Placement same{"same", cpus()[0], cpus()[0]};
+    const Placement same{"same", allowed_cpus()[0], allowed_cpus()[0]};
     for (const char* name : {"pipe", "sysv-mq", "unix-stream", "tcp", "eventfd"}) {
         const Measured m = run_cell(*find_mechanism(name), 100, same, Mode::pingpong, peers());
         EXPECT_TRUE(m.ok()) << name << ": " << m.error;  // b saw the stop byte and reported
@@ -54,7 +45,7 @@ TEST(PeersWay, TheMinimalLoopCountsWholeRepetitionsAndStopsTheAnsweringSide) {
 }
 
 TEST(PeersWay, GoldsboroughsShmAndTheFloorRunInBothLoops) {
-    const auto c = cpus();
+    const auto c = allowed_cpus();
     if (c.size() < 2) GTEST_SKIP() << "a pure spin needs two CPUs; this process may use one";
     const Placement cross{"cross", c[0], c[1]};
     for (std::size_t size : {std::size_t(100), std::size_t(1024)}) {
@@ -72,7 +63,7 @@ TEST(PeersWay, GoldsboroughsShmAndTheFloorRunInBothLoops) {
 }
 
 TEST(Harness, APingPongTimesOneRoundTripInSixteenAndCountsThemAll) {
-    const Placement same{"same", cpus()[0], cpus()[0]};
+    const Placement same{"same", allowed_cpus()[0], allowed_cpus()[0]};
     const Measured m = run_cell(*find_mechanism("pipe"), 100, same, Mode::pingpong, kShort);
     ASSERT_TRUE(m.ok()) << m.error;
     EXPECT_EQ(m.count % kSampleEvery, 0u) << "a repetition ends with a timed round trip";

@@ -18,17 +18,6 @@
 
 namespace bench {
 
-// Defined in transports_ring.cpp: how often this process's ring consumers spun and slept.
-struct RingWaits {
-    std::uint64_t spins, sleeps;
-};
-RingWaits ring_waits();
-struct RingShape {
-    std::uint32_t lines;
-    std::size_t line_payload;
-};
-RingShape ring_shape();
-
 namespace {
 
 // Byte i of message n in direction dir: differs between messages, positions and directions.
@@ -40,15 +29,6 @@ bool matches(std::span<const std::byte> m, std::uint64_t n, int dir) {
     for (std::size_t i = 0; i < m.size(); ++i)
         if (m[i] != std::byte((n * 7 + i * 13 + dir * 101) & 0xff)) return false;
     return true;
-}
-
-std::vector<int> allowed_cpus() {
-    cpu_set_t set;
-    kit::check(::sched_getaffinity(0, sizeof set, &set), "sched_getaffinity");
-    std::vector<int> cpus;
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-        if (CPU_ISSET(c, &set)) cpus.push_back(c);
-    return cpus;
 }
 
 void pin(int cpu) {

@@ -42,24 +42,8 @@ bool matches(std::span<const std::byte> m, std::uint64_t n, int dir) {
 }
 
 Placement first_cpu() {
-    cpu_set_t set;
-    kit::check(::sched_getaffinity(0, sizeof set, &set), "sched_getaffinity");
-    int cpu = 0;
-    while (!CPU_ISSET(cpu, &set)) ++cpu;
+    const int cpu = allowed_cpus()[0];
     return {"same", cpu, cpu};
-}
-
-// Both processes on one CPU, and (where the machine has two) on two: the paths that sleep and
-// the paths that spin.
-std::vector<Placement> placements() {
-    cpu_set_t set;
-    kit::check(::sched_getaffinity(0, sizeof set, &set), "sched_getaffinity");
-    std::vector<int> cpus;
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-        if (CPU_ISSET(c, &set)) cpus.push_back(c);
-    std::vector<Placement> out{{"same", cpus[0], cpus[0]}};
-    if (cpus.size() > 1) out.push_back({"cross", cpus[0], cpus[1]});
-    return out;
 }
 
 // Forks the two roles of a Link (each learns the other's pid through a pipe, as in the
@@ -159,7 +143,9 @@ void expect_delivery(std::string_view name) {
     const std::vector<std::size_t> sizes = m->fixed_size
                                                ? std::vector<std::size_t>{m->fixed_size}
                                                : std::vector<std::size_t>{100, 1024, 200'000};
-    for (const Placement& where : placements())
+    // Both processes on one CPU and (where the machine has two) on two: the paths that sleep
+    // and the paths that spin.
+    for (const Placement& where : standard_placements())
         for (std::size_t size : sizes) {
             expect_ping_pong_intact(*m, size, where);
             if (m->streams) expect_burst_intact(*m, size, where);
@@ -222,7 +208,7 @@ TEST(Harness, EveryMechanismCompletesBothModesWithEveryMessageChecked) {
 TEST(Harness, RingStreamsWithoutALostWakeUpInEveryPlacement) {
     Settings s{std::chrono::milliseconds(40), std::chrono::milliseconds(5), 2,
                std::chrono::milliseconds(1500)};
-    for (const Placement& where : placements())
+    for (const Placement& where : standard_placements())
         for (const char* name : {"shm-ring", "mmap-file"})
             for (std::size_t size : {std::size_t(100), std::size_t(1024)}) {
                 const Measured r = run_cell(*find_mechanism(name), size, where, Mode::stream, s);

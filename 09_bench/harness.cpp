@@ -97,6 +97,22 @@ int child(Link* link, Role role, std::size_t size, int cpu, int peer_cpu, Mode m
 
 }  // namespace
 
+std::vector<int> allowed_cpus() {
+    cpu_set_t set;
+    kit::check(::sched_getaffinity(0, sizeof set, &set), "sched_getaffinity");
+    std::vector<int> cpus;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &set)) cpus.push_back(c);
+    return cpus;
+}
+
+std::vector<Placement> standard_placements() {
+    const std::vector<int> cpus = allowed_cpus();
+    std::vector<Placement> out{{"same", cpus[0], cpus[0]}};
+    if (cpus.size() > 1) out.push_back({"cross", cpus[0], cpus[1]});
+    return out;
+}
+
 void stop_cells_on_signals() {
     struct sigaction sa {};
     sa.sa_handler = note_stop_signal;  // no SA_RESTART: poll() returns EINTR

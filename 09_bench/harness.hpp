@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "bench.hpp"
 #include "stats.hpp"
@@ -52,6 +53,11 @@ struct Measured {
     double cpu_us_a = 0, cpu_us_b = 0;  // each side's CPU time per message
     [[nodiscard]] bool ok() const { return error.empty(); }
 };
+
+// The CPUs this process may run on (taskset and cgroups can narrow them), in order.
+[[nodiscard]] std::vector<int> allowed_cpus();
+// "same": both sides on the first allowed CPU; "cross" (where two are allowed): the first two.
+[[nodiscard]] std::vector<Placement> standard_placements();
 
 // Runs one cell in two fresh processes pinned as `where` says. A cell that stalls past its
 // deadline is killed and reported with an error; the caller goes on with the next one.

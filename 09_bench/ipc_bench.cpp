@@ -17,7 +17,6 @@
 // With stdout not a terminal, stderr gets one line per finished cell. Ctrl-C (SIGINT, SIGTERM)
 // ends the cell under way cleanly; after a kill -9 no name is left (each is removed once both
 // sides hold it) and each System V queue pair's remover process takes the queues out.
-#include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -51,16 +50,6 @@ std::size_t parse_size(std::string_view t) {  // 100, 4K, 1M (binary units)
     const long v = kit::parse_long(t, 1, 1 << 20) * unit;
     if (v < 16 || v > (1 << 20)) throw kit::UsageError{"message sizes run from 16 B to 1M"};
     return std::size_t(v);
-}
-
-// The CPUs this process may run on (taskset and cgroups can narrow them).
-std::vector<int> allowed_cpus() {
-    cpu_set_t set;
-    kit::check(::sched_getaffinity(0, sizeof set, &set), "sched_getaffinity");
-    std::vector<int> cpus;
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-        if (CPU_ISSET(c, &set)) cpus.push_back(c);
-    return cpus;
 }
 
 void write_file(const std::string& path, void (*writer)(std::FILE*, const bench::Run&),
@@ -209,7 +198,7 @@ int main(int argc, char** argv) {
     return kit::run(argc, argv, kUsage, [](std::span<const std::string_view> args) {
         Options o = parse(args);
         bench::Run& run = o.run;
-        const auto cpu = allowed_cpus();
+        const auto cpu = bench::allowed_cpus();
         if (o.lab) {
             if (!o.only.empty() || o.cpus != "both" || o.format != "table" || !o.csv.empty() ||
                 !o.json.empty())

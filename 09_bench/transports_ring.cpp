@@ -58,20 +58,6 @@
 
 namespace bench {
 
-// For the tests (declared in bench_ring_test.cpp): how often this process's ring consumers
-// entered a spin and how often they called FUTEX_WAIT. A plain load and store each, no locked
-// instruction: two threads of one process may lose a count, never invent one.
-struct RingWaits {
-    std::uint64_t spins, sleeps;
-};
-RingWaits ring_waits();
-// And the ring's shape: lines per direction, payload bytes per line.
-struct RingShape {
-    std::uint32_t lines;
-    std::size_t line_payload;
-};
-RingShape ring_shape();
-
 namespace {
 
 std::atomic<std::uint64_t> g_spin_phases{0}, g_sleeps{0};
