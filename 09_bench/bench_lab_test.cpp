@@ -58,7 +58,7 @@ TEST(KernelWait, EveryModeDeliversEveryMessageIntactAndInOrder) {
                 if (how == KernelWait::spin && where.name == "same") continue;
                 KernelWaitGuard guard(how, 8);
                 const Mechanism& m = *find_mechanism(name);
-                // Ping-pong: every message stamped, checksummed, verified by its receiver.
+                // Ping-pong: every message stamped and compared byte for byte by its receiver.
                 Measured r = run_cell(m, 100, where, Mode::pingpong, small());
                 EXPECT_TRUE(r.ok()) << mode << " " << name << " " << where.name << ": " << r.error;
                 EXPECT_GT(r.count, 0u) << mode << " " << name << " " << where.name;

@@ -62,11 +62,29 @@ TEST(PeersWay, GoldsboroughsShmAndTheFloorRunInBothLoops) {
     }
 }
 
-TEST(Harness, APingPongTimesOneRoundTripInSixteenAndCountsThemAll) {
+TEST(Harness, TheClockIsReadOftenEnoughForSamplesAndRarelyEnoughToStayOutOfTheRate) {
+    // Two clock reads of 25 ns against a round trip: timed every time at 5 us, when they are
+    // 1 % of it; one in 64 at 100 ns (0.8 %); never rarer than one in 64.
+    EXPECT_EQ(sample_every(25, 5000), 1);
+    EXPECT_EQ(sample_every(25, 4000), 2);
+    EXPECT_EQ(sample_every(25, 1000), 8);
+    EXPECT_EQ(sample_every(25, 100), 64);
+    EXPECT_EQ(sample_every(25, 10), kMaxSampleEvery);
+    EXPECT_EQ(sample_every(0, 100), 1);
+}
+
+TEST(Harness, APingPongTimesOneRoundTripInEveryFewAndCountsThemAll) {
     const Placement same{"same", allowed_cpus()[0], allowed_cpus()[0]};
     const Measured m = run_cell(*find_mechanism("pipe"), 100, same, Mode::pingpong, kShort);
     ASSERT_TRUE(m.ok()) << m.error;
-    EXPECT_EQ(m.count % kSampleEvery, 0u) << "a repetition ends with a timed round trip";
+    const auto every = std::uint64_t(m.sample_every);
+    ASSERT_GE(every, 1u);
+    ASSERT_LE(every, std::uint64_t(kMaxSampleEvery));
+    EXPECT_EQ(every & (every - 1), 0u) << "a power of two: " << every;
+    // Every repetition ends with a timed round trip, so the count is whole groups of `every`,
+    // one sample each.
+    EXPECT_EQ(m.count % every, 0u);
+    EXPECT_EQ(m.samples * every, m.count);
     EXPECT_GT(m.p50_us, 0);
     EXPECT_LE(m.p50_us, m.p99_us);
 }

@@ -200,6 +200,7 @@ Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, 
     out.rate = spread(std::vector<double>(r.rate, r.rate + std::min(r.reps, kMaxReps)));
     out.p50_us = r.p50_us, out.p99_us = r.p99_us, out.p999_us = r.p999_us;
     out.count = r.count;
+    out.sample_every = r.sample_every, out.samples = r.samples;
     if (mode == Mode::pingpong)
         for (const Report& side : got)
             if (side.ops) out.cpu_us_per_op += side.cpu_s / double(side.ops) * 1e6;

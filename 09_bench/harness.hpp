@@ -46,6 +46,8 @@ struct Measured {
     Spread rate;        // per second: round trips (pingpong) or messages at the receiver (stream)
     double p50_us = 0, p99_us = 0, p999_us = 0;  // round-trip latency (pingpong)
     std::uint64_t count = 0;   // round trips or messages measured, all repetitions
+    int sample_every = 0;        // ping-pong: one round trip in this many was timed on its own
+    std::uint64_t samples = 0;   // ping-pong: the latency samples behind the percentiles
     double cpu_us_per_op = 0;  // user + system CPU time of both sides per round trip or message
     // Mode::open_loop: rate is the achieved one at b, count the messages b received, the
     // percentiles one-way latency from each message's due time; and these:
@@ -65,14 +67,14 @@ struct Measured {
                                 Mode mode, const Settings& s);
 
 // The message format every cell uses, exposed for the tests. Bytes 0..7 hold the sequence
-// number (top bits: end-of-repetition and stop marks); bytes 8..15 a checksum of the rest
-// mixed with the sequence number. An 8-byte message carries the sequence number only.
+// number (top bits: end-of-repetition and stop marks); bytes 8..15 a check word made from it; the
+// rest is the body, which every message of a cell carries unchanged (filled(), roles.cpp). An
+// 8-byte message carries the sequence number only.
 inline constexpr std::uint64_t kStop = 1ULL << 63, kEndRep = 1ULL << 62;
-[[nodiscard]] std::uint64_t payload_sum(std::span<const std::byte> msg);
-void stamp(std::span<std::byte> msg, std::uint64_t word, std::uint64_t sum);
-// Throws std::runtime_error naming what is wrong unless msg carries `word` and a checksum
-// that matches its bytes.
-void verify(std::span<const std::byte> msg, std::uint64_t word);
+void stamp(std::span<std::byte> msg, std::uint64_t word);
+// Throws std::runtime_error naming what is wrong unless msg carries `word`, its check word, and
+// from byte 16 on exactly the bytes of `sent` (a message of the same size as the sender's).
+void verify(std::span<const std::byte> msg, std::uint64_t word, std::span<const std::byte> sent);
 
 // The open-loop roles (lab_roles.cpp). A message carries its sequence number in bytes 0..7 and
 // its due time (CLOCK_MONOTONIC, ns) in bytes 8..15: the time it should have been sent, not the

@@ -15,7 +15,12 @@ namespace bench {
 using Clock = std::chrono::steady_clock;
 inline constexpr int kMaxReps = 16;
 inline constexpr std::size_t kMaxSamples = std::size_t(1) << 22;  // latency samples per cell
-inline constexpr int kSampleEvery = 16;  // a ping-pong times one round trip in this many
+inline constexpr int kMaxSampleEvery = 64;
+// A ping-pong times one round trip in `every` on its own (two clock reads) and runs the others
+// untimed: `every` is the smallest power of two, up to kMaxSampleEvery, for which those two reads
+// stay under 1 % of the time `every` round trips take. A pipe's round trip of microseconds is
+// timed every time; a shared-memory one of 100 ns, one in 64.
+[[nodiscard]] int sample_every(double clock_ns, double trip_ns);
 
 // What a child sends back to the parent: plain bytes, smaller than PIPE_BUF (one atomic write).
 struct Report {
@@ -26,6 +31,8 @@ struct Report {
     std::uint64_t count = 0;
     double cpu_s = 0;       // user + system CPU time this side spent in its role (getrusage)
     std::uint64_t ops = 0;  // the exchanges that time covers (warm-up included)
+    int sample_every = 0;       // ping-pong: one round trip in this many was timed
+    std::uint64_t samples = 0;  // ping-pong: latency samples taken
 };
 
 // The CPU time (user + system) the calling thread has used, in seconds.
