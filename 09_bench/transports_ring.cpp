@@ -179,15 +179,6 @@ std::uint32_t lines_for(std::size_t bytes) {
         std::min<std::size_t>((bytes + kLinePayload - 1) / kLinePayload, kPieceLines));
 }
 
-// A whole line's payload is a copy of constant size, which the compiler inlines as a few
-// vector moves; only a message's last, partial line calls memcpy with a variable size.
-inline void copy_line(std::byte* to, const std::byte* from, std::size_t n) {
-    if (n == kLinePayload)
-        std::memcpy(to, from, kLinePayload);
-    else
-        std::memcpy(to, from, n);
-}
-
 class RingEndpoint final : public Endpoint {
 public:
     // Says where it runs from the start, so a peer on the same CPU never spins for us, even
@@ -213,13 +204,26 @@ public:
                 wait_while(r.head, r.producer_sleeps, head, note_cpu(), r.consumer_cpu);
                 continue;
             }
-            for (std::uint32_t room = kLines - (tail_ - head); room > 0 && !msg.empty(); --room) {
-                Line& l = r.line[tail_ % kLines];
-                const std::size_t n = std::min(msg.size(), kLinePayload);
-                copy_line(l.data, msg.data(), n);
-                l.stamp.store(++tail_, std::memory_order_release);  // position + 1
-                msg = msg.subspan(n);
+            // Whole lines first, then the message's last, partial line. The position is kept in
+            // a local: a member would be reloaded after every atomic store.
+            const std::uint32_t room = kLines - (tail_ - head);
+            const std::uint32_t whole =
+                std::uint32_t(std::min<std::size_t>(msg.size() / kLinePayload, room));
+            std::uint32_t tail = tail_;
+            const std::byte* from = msg.data();
+            for (const std::uint32_t end = tail + whole; tail != end; from += kLinePayload) {
+                Line& l = r.line[tail % kLines];
+                std::memcpy(l.data, from, kLinePayload);
+                l.stamp.store(++tail, std::memory_order_release);  // position + 1
             }
+            msg = msg.subspan(std::size_t(whole) * kLinePayload);
+            if (whole < room && !msg.empty() && msg.size() < kLinePayload) {
+                Line& l = r.line[tail % kLines];
+                std::memcpy(l.data, msg.data(), msg.size());
+                l.stamp.store(++tail, std::memory_order_release);
+                msg = {};
+            }
+            tail_ = tail;
             // A plain look: a flag we miss here is seen by flush(), before we wait.
             if (r.consumer_sleeps.load(std::memory_order_relaxed)) wake_consumer(r);
         } while (!msg.empty());
@@ -235,11 +239,19 @@ public:
                     r, first, last, note_cpu(), [this] { return peer_may_sleep(); },
                     [this] { flush(); });
             }
-            for (; head_ != last + 1; ++head_) {
-                const std::size_t n = std::min(msg.size(), kLinePayload);
-                copy_line(msg.data(), r.line[head_ % kLines].data, n);
-                msg = msg.subspan(n);
+            // Whole lines, then a partial last one (lines_for() never asks for more than msg).
+            std::uint32_t head = head_;
+            std::byte* to = msg.data();
+            const std::uint32_t whole =
+                std::uint32_t(std::min<std::size_t>(msg.size() / kLinePayload, last + 1 - head));
+            for (const std::uint32_t end = head + whole; head != end; to += kLinePayload)
+                std::memcpy(to, r.line[head++ % kLines].data, kLinePayload);
+            msg = msg.subspan(std::size_t(whole) * kLinePayload);
+            if (head != last + 1) {
+                std::memcpy(to, r.line[head++ % kLines].data, msg.size());
+                msg = {};
             }
+            head_ = head;
             if (head_ - published_head_ >= kPublishLines)
                 publish(r.head, r.producer_sleeps, published_head_ = head_);
         } while (!msg.empty());
