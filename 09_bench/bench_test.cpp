@@ -307,8 +307,7 @@ Measured run_faulty(Fault f, Mode mode, bool touch_payload = true) {
 TEST(BrokenTransport, AFlippedByteIsReportedAsWrongBytes) {
     for (auto mode : {Mode::pingpong, Mode::stream}) {
         const Measured r = run_faulty(Fault::flip_a_byte, mode);
-        EXPECT_NE(r.error.find("wrong bytes"), std::string::npos)
-            << "error: '" << r.error << "'";
+        EXPECT_NE(r.error.find("wrong bytes"), std::string::npos) << "error: '" << r.error << "'";
     }
 }
 

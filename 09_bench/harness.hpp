@@ -45,10 +45,10 @@ struct Measured {
     std::string error;  // empty when every message arrived intact
     Spread rate;        // per second: round trips (pingpong) or messages at the receiver (stream)
     double p50_us = 0, p99_us = 0, p999_us = 0;  // round-trip latency (pingpong)
-    std::uint64_t count = 0;   // round trips or messages measured, all repetitions
-    int sample_every = 0;        // ping-pong: one round trip in this many was timed on its own
-    std::uint64_t samples = 0;   // ping-pong: the latency samples behind the percentiles
-    double cpu_us_per_op = 0;  // user + system CPU time of both sides per round trip or message
+    std::uint64_t count = 0;    // round trips or messages measured, all repetitions
+    int sample_every = 0;       // ping-pong: one round trip in this many was timed on its own
+    std::uint64_t samples = 0;  // ping-pong: the latency samples behind the percentiles
+    double cpu_us_per_op = 0;   // user + system CPU time of both sides per round trip or message
     // Mode::open_loop: rate is the achieved one at b, count the messages b received, the
     // percentiles one-way latency from each message's due time; and these:
     std::uint64_t offered = 0;          // messages a sent on the schedule

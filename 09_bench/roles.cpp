@@ -89,8 +89,9 @@ void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
     auto c1 = c0;
     for (int i = 0; i < 64; ++i) c1 = Clock::now();
     const double clock_ns = std::chrono::duration<double, std::nano>(c1 - c0).count() / 64;
-    const int every = sample_every(
-        clock_ns, std::chrono::duration<double, std::nano>(now - warm).count() / double(warm_trips));
+    const int every =
+        sample_every(clock_ns, std::chrono::duration<double, std::nano>(now - warm).count() /
+                                   double(warm_trips));
     for (; r.reps < s.reps; ++r.reps) {
         // One round trip in `every` is timed on its own (a clock read before and after it);
         // the others run untimed, so the clock's cost stays out of the rate, which is the count

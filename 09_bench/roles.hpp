@@ -29,8 +29,8 @@ struct Report {
     double rate[kMaxReps] = {};
     double p50_us = 0, p99_us = 0, p999_us = 0;
     std::uint64_t count = 0;
-    double cpu_s = 0;       // user + system CPU time this side spent in its role (getrusage)
-    std::uint64_t ops = 0;  // the exchanges that time covers (warm-up included)
+    double cpu_s = 0;           // user + system CPU time this side spent in its role (getrusage)
+    std::uint64_t ops = 0;      // the exchanges that time covers (warm-up included)
     int sample_every = 0;       // ping-pong: one round trip in this many was timed
     std::uint64_t samples = 0;  // ping-pong: latency samples taken
 };
