@@ -38,8 +38,8 @@ void pin_to(int cpu) {
 }
 
 // The body of one child: learn the peer's pid from the parent, pin, open, measure, report.
-int child(Link* link, Role role, std::size_t size, int cpu, int peer_cpu, Mode mode,
-          const Settings& s, int start_fd, int report_fd, pid_t parent) {
+int child(Link* link, Link* peers_link, Role role, std::size_t size, int cpu, int peer_cpu,
+          Mode mode, const Settings& s, int start_fd, int report_fd, pid_t parent) {
     Report r, rb;  // rb: side b, when it runs as a thread of this process (Settings::threads)
     std::thread b;
     try {
@@ -57,6 +57,10 @@ int child(Link* link, Role role, std::size_t size, int cpu, int peer_cpu, Mode m
         } else {
             if (s.threads) link->share_one_process();
             auto ep = link->open(role, peer);
+            // Settings::peers_beside: its loop runs on a second link, or on this one.
+            std::unique_ptr<Endpoint> ep_peers =
+                peers_link ? peers_link->open(role, peer) : nullptr;
+            Endpoint* peers = !s.peers_beside ? nullptr : ep_peers ? ep_peers.get() : ep.get();
             if (s.threads)
                 b = std::thread([&] {
                     try {
@@ -71,8 +75,8 @@ int child(Link* link, Role role, std::size_t size, int cpu, int peer_cpu, Mode m
                 if (role == Role::a) peers_way_a(*ep, size, s, r);
                 if (role == Role::b) peers_way_b(*ep, size, r);
             } else {
-                if (mode == Mode::pingpong && role == Role::a) pingpong_a(*ep, size, s, r);
-                if (mode == Mode::pingpong && role == Role::b) pingpong_b(*ep, size, s, r);
+                if (mode == Mode::pingpong && role == Role::a) pingpong_a(*ep, size, s, r, peers);
+                if (mode == Mode::pingpong && role == Role::b) pingpong_b(*ep, size, s, r, peers);
             }
             if (mode == Mode::stream && role == Role::a) stream_a(*ep, size, s);
             if (mode == Mode::stream && role == Role::b) stream_b(*ep, size, r);
@@ -96,6 +100,14 @@ int child(Link* link, Role role, std::size_t size, int cpu, int peer_cpu, Mode m
 }
 
 }  // namespace
+
+Measured measure_floor(const Placement& where, Settings s) {
+    s.peers_way = true, s.peers_beside = nullptr;
+    Measured line = run_cell(*find_mechanism("cache-line"), 8, where, Mode::pingpong, s);
+    Measured ring = run_cell(*find_mechanism("shm-ring"), 8, where, Mode::pingpong, s);
+    if (!ring.ok() || !line.ok()) return ring.ok() ? line : ring;  // a failure is reported
+    return line.rate.median >= ring.rate.median ? line : ring;
+}
 
 std::vector<int> allowed_cpus() {
     cpu_set_t set;
@@ -130,14 +142,19 @@ void raise_if_interrupted() {
 Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, Mode mode,
                   const Settings& s) {
     if (m.fixed_size) size = m.fixed_size;
+    if (s.peers_beside && (mode != Mode::pingpong || s.threads || s.peers_way || !m.make ||
+                           s.peers_beside->fixed_size != m.fixed_size))
+        throw std::invalid_argument("peers_beside: a ping-pong of two processes, one message size");
     std::unique_ptr<Link> link = m.make ? m.make(size) : nullptr;
+    std::unique_ptr<Link> peers_link =
+        s.peers_beside && s.peers_beside != &m ? s.peers_beside->make(size) : nullptr;
     kit::Pipe start_a = kit::make_pipe(), start_b = kit::make_pipe();
     kit::Pipe rep_a = kit::make_pipe(), rep_b = kit::make_pipe();
     const pid_t parent = ::getpid();
     // Each child drops the other's pipes, so a report pipe reaches EOF when its child is gone.
     kit::Child a = kit::spawn([&] {
         start_a.write.reset(), start_b = {}, rep_b = {}, rep_a.read.reset();
-        return child(link.get(), Role::a, size, where.pinned ? where.cpu_a : -1,
+        return child(link.get(), peers_link.get(), Role::a, size, where.pinned ? where.cpu_a : -1,
                      where.pinned ? where.cpu_b : -1, mode, s, start_a.read.get(),
                      rep_a.write.get(), parent);
     });
@@ -145,8 +162,9 @@ Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, 
     if (link && !s.threads)
         b.emplace(kit::spawn([&] {
             start_b.write.reset(), start_a = {}, rep_a = {}, rep_b.read.reset();
-            return child(link.get(), Role::b, size, where.pinned ? where.cpu_b : -1, -1, mode, s,
-                         start_b.read.get(), rep_b.write.get(), parent);
+            return child(link.get(), peers_link.get(), Role::b, size,
+                         where.pinned ? where.cpu_b : -1, -1, mode, s, start_b.read.get(),
+                         rep_b.write.get(), parent);
         }));
     start_a.read.reset(), start_b.read.reset(), rep_a.write.reset(), rep_b.write.reset();
     const pid_t pid_b = b ? b->pid() : 0, pid_a = a.pid();
@@ -156,7 +174,8 @@ Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, 
     const auto deadline =
         Clock::now() + (s.deadline.count()
                             ? std::chrono::milliseconds(s.deadline)
-                            : std::chrono::seconds(5) + 4 * (s.warmup + s.reps * s.budget));
+                            : std::chrono::seconds(5) +
+                                  4 * (s.peers_beside ? 2 : 1) * (s.warmup + s.reps * s.budget));
     Report got[2];
     bool have[2] = {false, !b};
     std::string error;
@@ -200,7 +219,10 @@ Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where, 
     out.rate = spread(std::vector<double>(r.rate, r.rate + std::min(r.reps, kMaxReps)));
     out.p50_us = r.p50_us, out.p99_us = r.p99_us, out.p999_us = r.p999_us;
     out.count = r.count;
-    out.sample_every = r.sample_every, out.samples = r.samples;
+    out.samples = r.samples, out.timed_rate = r.timed_rate;
+    if (s.peers_beside && mode == Mode::pingpong)
+        for (int i = 0; i < std::min(r.reps, kMaxReps); ++i)
+            out.reps.push_back(r.rate[i]), out.peers_reps.push_back(r.peers_rate[i]);
     if (mode == Mode::pingpong)
         for (const Report& side : got)
             if (side.ops) out.cpu_us_per_op += side.cpu_s / double(side.ops) * 1e6;

@@ -34,6 +34,10 @@ struct Settings {
     // The loop the published benchmarks write: one constant buffer sent and received, no clock
     // read per round trip, nothing checked, total time / count (peers_way.cpp).
     bool peers_way = false;
+    // Ping-pong: after each repetition of the cell's own loop, one repetition of this mechanism's
+    // peers' loop, in the same two processes (same mechanism: on the same endpoints). Each pair
+    // of repetitions shares the host's speed of that moment (Measured::reps, peers_reps).
+    const Mechanism* peers_beside = nullptr;
     // Mode::open_loop: messages offered per second for `budget` (at least kOpenLoopMinMessages),
     // and how far in the past the schedule starts (a sender that is late from the first message).
     double rate = 0;
@@ -46,9 +50,14 @@ struct Measured {
     Spread rate;        // per second: round trips (pingpong) or messages at the receiver (stream)
     double p50_us = 0, p99_us = 0, p999_us = 0;  // round-trip latency (pingpong)
     std::uint64_t count = 0;    // round trips or messages measured, all repetitions
-    int sample_every = 0;       // ping-pong: one round trip in this many was timed on its own
     std::uint64_t samples = 0;  // ping-pong: the latency samples behind the percentiles
-    double cpu_us_per_op = 0;   // user + system CPU time of both sides per round trip or message
+    // Ping-pong: round trips per second in the timed part, where each is timed on its own (the
+    // rate above counts untimed ones): what a clock read per round trip costs.
+    double timed_rate = 0;
+    double cpu_us_per_op = 0;  // user + system CPU time of both sides per round trip or message
+    // Ping-pong with Settings::peers_beside: each repetition's rate and, right after it, its
+    // peers' way's (round trips per second), in run order. CPU time and samples are the cell's own.
+    std::vector<double> reps, peers_reps;
     // Mode::open_loop: rate is the achieved one at b, count the messages b received, the
     // percentiles one-way latency from each message's due time; and these:
     std::uint64_t offered = 0;          // messages a sent on the schedule
@@ -66,11 +75,17 @@ struct Measured {
 [[nodiscard]] Measured run_cell(const Mechanism& m, std::size_t size, const Placement& where,
                                 Mode mode, const Settings& s);
 
+// One measurement of the cache-line floor at `where`, the peers' way (total time / count), in
+// two shapes, one after the other, each in fresh processes on a fresh mapping; the faster is kept.
+// The shapes: the cache-line row's one line that both directions share, and the shm ring's own
+// way of handing over a line (an 8-byte message fills one), which on some machines is quicker.
+[[nodiscard]] Measured measure_floor(const Placement& where, Settings s);
+
 // The message format every cell uses, exposed for the tests. Bytes 0..7 hold the sequence
-// number (top bits: end-of-repetition and stop marks); bytes 8..15 a check word made from it; the
-// rest is the body, which every message of a cell carries unchanged (filled(), roles.cpp). An
-// 8-byte message carries the sequence number only.
-inline constexpr std::uint64_t kStop = 1ULL << 63, kEndRep = 1ULL << 62;
+// number (top bits: end-of-repetition, stop and switch-to-the-peers'-loop marks); bytes 8..15 a
+// check word made from it; the rest is the body, which every message of a cell carries unchanged
+// (filled(), roles.cpp). An 8-byte message carries the sequence number only.
+inline constexpr std::uint64_t kStop = 1ULL << 63, kEndRep = 1ULL << 62, kSwitch = 1ULL << 61;
 void stamp(std::span<std::byte> msg, std::uint64_t word);
 // Throws std::runtime_error naming what is wrong unless msg carries `word`, its check word, and
 // from byte 16 on exactly the bytes of `sent` (a message of the same size as the sender's).

@@ -122,17 +122,18 @@ Options parse(std::span<const std::string_view> args) {
     return o;
 }
 
-// One cell to run: a row, and which of its two measurements; a measurement of the floor; or the
-// row's peers' way.
+// One cell to run: a row, and which of its two measurements, or a measurement of the floor. A
+// ping-pong with `beside` runs its peers' way beside it, repetition by repetition.
 struct Cell {
     std::size_t row;
     bench::Mode mode;
-    enum Kind { own, floor, peers } kind = own;
+    enum Kind { own, floor } kind = own;
+    const bench::Mechanism* beside = nullptr;
 };
 
 // The plan: every row of the tables and the cells that fill it (a fixed-size row is measured
-// once). Before every ping-pong cell the floor bounds, a floor measurement (report.hpp); around
-// a ping-pong that published benchmarks also measure, its peers' way, once before and once after.
+// once). Before every ping-pong cell the floor bounds, a floor measurement (report.hpp); a
+// ping-pong that published benchmarks also measure runs their minimal loop beside its own.
 std::vector<Cell> plan(bench::Run& run, const std::vector<const bench::Mechanism*>& todo) {
     std::vector<Cell> cells;
     for (const auto& p : run.placements)
@@ -140,7 +141,7 @@ std::vector<Cell> plan(bench::Run& run, const std::vector<const bench::Mechanism
             if (m->needs_two_cpus && p.cpu_a == p.cpu_b)
                 continue;  // a spin on one CPU waits out time slices
             for (std::size_t s : run.sizes) {
-                run.rows.push_back({m, &p, s, {}, {}, {}});
+                run.rows.push_back({m, &p, s, {}, {}});
                 if (m->fixed_size && s != run.sizes.front()) continue;
                 if (m->make) cells.push_back({run.rows.size() - 1, bench::Mode::pingpong});
                 if (m->streams) cells.push_back({run.rows.size() - 1, bench::Mode::stream});
@@ -154,14 +155,12 @@ std::vector<Cell> plan(bench::Run& run, const std::vector<const bench::Mechanism
         const auto* peers = pp ? bench::peers_way_of(r.mech->name) : nullptr;
         const bool with_peers =
             peers && !(peers->needs_two_cpus && r.where->cpu_a == r.where->cpu_b);
-        if (with_peers) planned.push_back({c.row, c.mode, Cell::peers});
         if (pp)
             for (std::size_t f = 0; f < run.rows.size(); ++f)
                 if (run.rows[f].where == r.where && run.rows[f].mech->name == "cache-line" &&
                     run.rows[f].size == run.sizes.front())
                     planned.push_back({f, bench::Mode::pingpong, Cell::floor});
-        planned.push_back(c);
-        if (with_peers) planned.push_back({c.row, c.mode, Cell::peers});
+        planned.push_back({c.row, c.mode, Cell::own, with_peers ? peers : nullptr});
     }
     return planned;
 }
@@ -173,13 +172,12 @@ void measure_targets(bench::Run& run, const bench::Settings& floor_cell,
     for (const auto& p : run.placements)
         if (p.cpu_a != p.cpu_b) cross = &p;
     if (!cross) return;
-    const auto& line = *bench::find_mechanism("cache-line");
     const auto& ring = *bench::find_mechanism("shm-ring");
     const auto& copy = *bench::find_mechanism("memcpy");
     for (int i = 0; i < 3; ++i) {
         progress("cross  targets  round trip " + std::to_string(i + 1) + "/3");
         run.targets.round_trip.push_back(
-            {bench::run_cell(line, 8, *cross, bench::Mode::pingpong, floor_cell),
+            {bench::measure_floor(*cross, floor_cell),
              bench::run_cell(ring, 100, *cross, bench::Mode::pingpong, short_cell)});
         bench::raise_if_interrupted();
     }
@@ -256,29 +254,23 @@ int main(int argc, char** argv) {
             const std::string what =
                 r.where->name + "  " + std::string(r.mech->name) + "  " +
                 bench::size_name(r.mech->fixed_size ? r.mech->fixed_size : r.size) +
-                (c.kind == Cell::floor   ? "  floor"
-                 : c.kind == Cell::peers ? "  peers' way"
-                 : pp                    ? "  ping-pong"
-                                         : "  stream");
+                (c.kind == Cell::floor ? "  floor"
+                 : c.beside            ? "  ping-pong beside its peers' way"
+                 : pp                  ? "  ping-pong"
+                                       : "  stream");
             if (on_terminal) std::fprintf(stderr, "\r%-70s", (what + " ...").c_str());
-            bench::Settings peers_settings = run.settings;
-            peers_settings.peers_way = true;
-            const bench::Measured m = bench::run_cell(
-                c.kind == Cell::peers ? *bench::peers_way_of(r.mech->name) : *r.mech, r.size,
-                *r.where, c.mode,
-                c.kind == Cell::floor   ? floor_settings
-                : c.kind == Cell::peers ? peers_settings
-                                        : run.settings);
+            bench::Settings own_settings = run.settings;
+            own_settings.peers_beside = c.beside;
+            const bench::Measured m =
+                c.kind == Cell::floor
+                    ? bench::measure_floor(*r.where, floor_settings)
+                    : bench::run_cell(*r.mech, r.size, *r.where, c.mode, own_settings);
             bench::raise_if_interrupted();
             failed += !m.ok();
             if (log_cells)
                 std::fprintf(stderr, "ipc_bench: cell %zu/%zu %s: %s\n", ++done, cells.size(),
                              what.c_str(), m.ok() ? "ok" : ("FAILED: " + m.error).c_str());
             const std::size_t at = std::size_t(r.where - run.placements.data());
-            if (c.kind == Cell::peers) {
-                r.peers.push_back(m);
-                continue;
-            }
             if (c.kind == Cell::floor && m.ok() && m.rate.median > 0)
                 run.floors[at].trip_us.push_back(1e6 / m.rate.median);
             if (c.kind == Cell::own) (pp ? r.pingpong : r.stream) = m;

@@ -27,7 +27,9 @@ void stamp(std::span<std::byte> msg, std::uint64_t word) {
 void verify(std::span<const std::byte> msg, std::uint64_t word, std::span<const std::byte> sent) {
     std::uint64_t got = 0, check = 0;
     std::memcpy(&got, msg.data(), sizeof got);
-    const auto which = [&] { return "message " + std::to_string(word & ~(kStop | kEndRep)); };
+    const auto which = [&] {
+        return "message " + std::to_string(word & ~(kStop | kEndRep | kSwitch));
+    };
     if (got != word)
         throw std::runtime_error(which() + " expected, another arrived (sequence word " +
                                  std::to_string(got) + ")");

@@ -35,42 +35,65 @@ const Mechanism* peers_way_of(std::string_view mech) {
     return nullptr;
 }
 
-void peers_way_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
-    std::vector<std::byte> out(size, kGo), in(size);
-    const double cpu_start = cpu_seconds();
+PeersLoop::PeersLoop(std::size_t size) : out_(size, kGo), in_(size) {}
+
+std::uint64_t PeersLoop::warm_up(Endpoint& ep, const Settings& s) {
     // The warm-up also sizes a repetition: as many round trips as fit the budget at its rate, so
     // the timed loop itself never reads the clock.
     std::uint64_t warm = 0;
     const auto w0 = Clock::now();
     auto t = w0;
     do {
-        for (int i = 0; i < 16; ++i, ++warm) ep.send(out), ep.recv(in);
+        for (int i = 0; i < 16; ++i, ++warm) ep.send(out_), ep.recv(in_);
         t = Clock::now();
     } while (t - w0 < s.warmup);
-    const auto n = std::max<std::uint64_t>(
+    trips_ += warm;
+    return std::max<std::uint64_t>(
         1, std::uint64_t(double(warm) * seconds(s.budget) / seconds(t - w0)));
+}
+
+double PeersLoop::repetition(Endpoint& ep, std::uint64_t n) {
+    const auto start = Clock::now();
+    for (std::uint64_t i = 0; i < n; ++i) ep.send(out_), ep.recv(in_);
+    const double rate = double(n) / seconds(Clock::now() - start);
+    trips_ += n;
+    return rate;
+}
+
+void PeersLoop::stop(Endpoint& ep) {
+    // b answers the stop too, so no message is left in flight: an eventfd would add the next
+    // message to an unread one.
+    out_[0] = kStopByte;
+    ep.send(out_);
+    ep.recv(in_);
+    out_[0] = kGo;
+}
+
+std::uint64_t peers_answer(Endpoint& ep, std::size_t size) {
+    std::vector<std::byte> out(size, kGo), in(size);
+    for (std::uint64_t n = 0;; ++n) {
+        ep.recv(in);
+        ep.send(out);
+        if (in[0] == kStopByte) return n;
+    }
+}
+
+void peers_way_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
+    PeersLoop loop(size);
+    const double cpu_start = cpu_seconds();
+    const std::uint64_t n = loop.warm_up(ep, s);
     for (; r.reps < s.reps && r.reps < kMaxReps; ++r.reps) {
-        const auto start = Clock::now();
-        for (std::uint64_t i = 0; i < n; ++i) ep.send(out), ep.recv(in);
-        r.rate[r.reps] = double(n) / seconds(Clock::now() - start);
+        r.rate[r.reps] = loop.repetition(ep, n);
         r.count += n;
     }
-    r.cpu_s = cpu_seconds() - cpu_start, r.ops = warm + r.count;
-    out[0] = kStopByte;
-    ep.send(out);
+    r.cpu_s = cpu_seconds() - cpu_start, r.ops = loop.trips();
+    loop.stop(ep);
 }
 
 void peers_way_b(Endpoint& ep, std::size_t size, Report& r) {
-    std::vector<std::byte> out(size, kGo), in(size);
     const double cpu_start = cpu_seconds();
-    for (std::uint64_t n = 0;; ++n) {
-        ep.recv(in);
-        if (in[0] == kStopByte) {
-            r.cpu_s = cpu_seconds() - cpu_start, r.ops = n;
-            return;
-        }
-        ep.send(out);
-    }
+    r.ops = peers_answer(ep, size);
+    r.cpu_s = cpu_seconds() - cpu_start;
 }
 
 }  // namespace bench

@@ -23,13 +23,14 @@ struct Row {
     const Mechanism* mech = nullptr;
     const Placement* where = nullptr;
     std::size_t size = 0;  // as requested; fixed-size rows measured mech->fixed_size bytes
+    // A ping-pong that published benchmarks also measure ran its peers' way beside it, repetition
+    // by repetition (Measured::reps and peers_reps), so a drift of the host's speed moves both
+    // sides of the comparison alike.
     std::optional<Measured> pingpong, stream;
-    // The peers' way of this row (peers_way.hpp), measured right before and right after its
-    // ping-pong, so a drift of the host's speed moves both sides of the comparison alike.
-    std::vector<Measured> peers;
 };
 
-// The row's ping-pong rate over the mean of its peers' way measurements (0: not measured).
+// The median, over the pairs of repetitions, of the row's ping-pong rate over its peers' way's
+// (0: not measured, or a side failed).
 [[nodiscard]] double peers_ratio(const Row& r);
 
 // The cache-line floor of one placement. It is measured again right before every ping-pong cell

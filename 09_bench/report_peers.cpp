@@ -1,6 +1,7 @@
 // report_peers.cpp — two comparisons taken in one sitting: every row that published benchmarks
-// also measure against its peers' way (the minimal loop, measured right before and right after
-// the row), and the ring's two targets (pairs of reference and ring cells, back to back).
+// also measure against its peers' way (the minimal loop, run in the same two processes between
+// the row's own repetitions), and the ring's two targets (pairs of reference and ring cells, back
+// to back).
 #include <algorithm>
 #include <cmath>
 
@@ -19,16 +20,17 @@ double median_of(std::vector<double> v) {
 
 }  // namespace
 
-// Each side's fastest repetition: the one the host disturbed least. Both sides run the same
-// number of repetitions per cell, and the peers' two cells are averaged, not maxed together.
+// Each pair of repetitions ran back to back in the same processes, so their ratio is taken at one
+// speed of the host; the median of the ratios leaves out a pair that a disturbance split.
 double peers_ratio(const Row& r) {
-    if (!r.pingpong || !r.pingpong->ok() || r.peers.empty()) return 0;
-    double sum = 0;
-    for (const Measured& m : r.peers) {
-        if (!m.ok() || m.rate.max <= 0) return 0;
-        sum += m.rate.max;
+    if (!r.pingpong || !r.pingpong->ok()) return 0;
+    const Measured& m = *r.pingpong;
+    std::vector<double> ratios;
+    for (std::size_t i = 0; i < m.reps.size() && i < m.peers_reps.size(); ++i) {
+        if (m.peers_reps[i] <= 0) return 0;
+        ratios.push_back(m.reps[i] / m.peers_reps[i]);
     }
-    return r.pingpong->rate.max / (sum / double(r.peers.size()));
+    return median_of(ratios);
 }
 
 std::vector<std::string> rows_behind_their_peers(const Run& run) {
@@ -57,38 +59,36 @@ double target_ratio(const std::vector<TargetPair>& pairs, bool streaming) {
 void print_peers_and_targets(std::FILE* out, const Run& run) {
     bool header = false;
     for (const auto& r : run.rows) {
-        if (r.peers.empty()) continue;
+        const Mechanism* p = peers_way_of(r.mech->name);
+        const bool paired = r.pingpong && !r.pingpong->peers_reps.empty();
+        if (!paired && !(r.pingpong && !r.pingpong->ok() && p)) continue;
         if (!header) {
             std::fprintf(out,
-                         "\n== Each row against its peers' way (same run: the minimal loop right "
-                         "before and right after it) ==\n");
+                         "\n== Each row against its peers' way (same run, same two processes: the "
+                         "two loops take turns) ==\n");
             std::fprintf(out, "%-9s %-28s %6s %14s %14s %6s  %s\n", "placement", "mechanism",
                          "size", "kit trips/s", "peers' trips/s", "ratio", "the peers' way");
             header = true;
         }
-        std::vector<double> theirs;
-        for (const auto& m : r.peers)
-            if (m.ok()) theirs.push_back(m.rate.max);
         const double ratio = peers_ratio(r);
         char kit[32] = "FAILED", peers[32] = "FAILED", rt[16] = "-";
-        if (r.pingpong && r.pingpong->ok())
-            std::snprintf(kit, sizeof kit, "%.0f", r.pingpong->rate.max);
-        if (theirs.size() == r.peers.size())
-            std::snprintf(peers, sizeof peers, "%.0f", (theirs.front() + theirs.back()) / 2);
+        if (paired && r.pingpong->ok()) {
+            std::snprintf(kit, sizeof kit, "%.0f", spread(r.pingpong->reps).median);
+            std::snprintf(peers, sizeof peers, "%.0f", spread(r.pingpong->peers_reps).median);
+        }
         if (ratio > 0) std::snprintf(rt, sizeof rt, "%.2f", ratio);
-        const Mechanism* p = peers_way_of(r.mech->name);
         std::fprintf(out, "%-9s %-28s %6s %14s %14s %6s  %s%s\n", r.where->name.c_str(),
                      std::string(r.mech->label).c_str(), size_name(r.size).c_str(), kit, peers, rt,
                      p && p != r.mech ? std::string(p->label).c_str() : "same calls",
                      ratio > 0 && ratio < kPeersBar ? "  BEHIND" : "");
-        for (const auto& m : r.peers)
-            if (!m.ok()) std::fprintf(out, "  FAILED peers' way: %s\n", m.error.c_str());
     }
     if (header)
         std::fprintf(out,
                      "the peers' way: one constant buffer, no clock read per round trip, nothing "
                      "checked, total time / count;\nthe kit's rows check every message and time "
-                     "every round trip. ratio = kit / mean of the two peers' cells (bar: %.2f).\n",
+                     "round trips. Each of the row's repetitions is paired with one of the peers' "
+                     "loop\nright before or after it; trips/s = medians; ratio = median of the "
+                     "pairs' ratios (bar: %.2f).\n",
                      kPeersBar);
     for (const auto& row : rows_behind_their_peers(run))
         std::fprintf(out, "BEHIND ITS PEERS: %s is below %.2f of its peers' way\n", row.c_str(),

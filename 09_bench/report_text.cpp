@@ -272,11 +272,9 @@ std::vector<std::string> cells_below_the_floor(const Run& run) {
         const std::string name =
             r.where->name + " " + std::string(r.mech->name) + " " + size_name(r.size);
         if (r.pingpong && below(*r.pingpong)) out.push_back(name);
-        for (const auto& m : r.peers)
-            if (below(m)) {
-                out.push_back(name + " (peers' way)");
-                break;
-            }
+        if (r.pingpong && r.pingpong->ok() && !r.pingpong->peers_reps.empty() &&
+            1e6 / spread(r.pingpong->peers_reps).median < fl.spread().min)
+            out.push_back(name + " (peers' way)");
     }
     return out;
 }

@@ -1,7 +1,7 @@
 // roles.cpp — what each child does in a cell.
-//   pingpong  a sends, b answers with a message of the same size; a times one round trip in
-//             1 to 64 on its own (one latency sample each; sample_every()) and counts round
-//             trips per second;
+//   pingpong  a sends, b answers with a message of the same size; a counts round trips per
+//             second over repetitions with no clock read among them, and after each one times
+//             round trips one by one for a third of its time (the latency samples);
 //   stream    a sends as fast as the mechanism takes messages, reading the clock once per batch;
 //             b counts what arrives and reads the clock only at the ends of each repetition.
 // Every message is stamped with a sequence number and a check word, and the receiver compares it
@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -49,13 +50,7 @@ void verify_or_word(std::span<const std::byte> msg, std::uint64_t word,
 
 }  // namespace
 
-int sample_every(double clock_ns, double trip_ns) {
-    int every = 1;
-    while (every < kMaxSampleEvery && 2 * clock_ns > 0.01 * every * trip_ns) every *= 2;
-    return every;
-}
-
-void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
+void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r, Endpoint* peers) {
     // Both sides send the same body, so our own message is what the peer's must hold; `in`
     // starts as zeros, so a transport that never delivers a body fails the first check.
     auto out = filled(size);
@@ -77,45 +72,74 @@ void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
         ep.recv(in);
         ++seq;
     };
+    // Beside the cell's own loop, the peers' loop (Settings::peers_beside): a marked message of
+    // ours that b answers, then the peers' loop until its stop. Its CPU time is not the cell's.
+    std::optional<PeersLoop> loop;
+    if (peers) loop.emplace(size);
+    std::uint64_t peers_n = 0;
+    double peers_cpu = 0;
+    auto run_peers = [&](double* rate) {
+        stamp_or_word(out, seq | kSwitch, s.touch_payload);
+        ep.send(out);
+        check_answer();
+        ep.recv(in);
+        ++seq;
+        const double c0 = cpu_seconds();
+        if (rate)
+            *rate = loop->repetition(*peers, peers_n);
+        else
+            peers_n = loop->warm_up(*peers, s);
+        loop->stop(*peers);
+        peers_cpu += cpu_seconds() - c0;
+    };
     const double cpu_start = cpu_seconds();
     exchange();  // the handshake: b is there
-    // The warm-up reads the clock after every round trip, which also prices both.
+    // The warm-up reads the clock after every round trip; it sizes the rate's repetitions: as
+    // many round trips as fit the budget.
     const auto warm = Clock::now();
     auto now = warm;
     std::uint64_t warm_trips = 0;
     do exchange(), ++warm_trips, now = Clock::now();
     while (now - warm < s.warmup);
-    const auto c0 = Clock::now();
-    auto c1 = c0;
-    for (int i = 0; i < 64; ++i) c1 = Clock::now();
-    const double clock_ns = std::chrono::duration<double, std::nano>(c1 - c0).count() / 64;
-    const int every =
-        sample_every(clock_ns, std::chrono::duration<double, std::nano>(now - warm).count() /
-                                   double(warm_trips));
+    const auto n = std::max<std::uint64_t>(
+        1, std::uint64_t(double(warm_trips) * seconds(s.budget) / seconds(now - warm)));
+    const auto timed_for = std::chrono::duration_cast<Clock::duration>(s.budget) / 3;
+    Clock::duration timed_time{};
+    std::uint64_t timed_trips = 0;
+    if (peers) run_peers(nullptr);
     for (; r.reps < s.reps; ++r.reps) {
-        // One round trip in `every` is timed on its own (a clock read before and after it);
-        // the others run untimed, so the clock's cost stays out of the rate, which is the count
-        // over the whole repetition's time.
+        // The pairs alternate which loop runs first, so a drift of the host's speed during the
+        // cell favours neither.
+        const bool peers_first = peers && r.reps % 2 == 1;
+        if (peers_first) run_peers(&r.peers_rate[r.reps]);
+        // The rate: n round trips with no clock read among them, total time / count, as the
+        // peers' way counts. A clock read on every round trip is not free (the method lab's "each
+        // trip timed" row shows its price).
         const auto start = Clock::now();
-        auto last = start;
-        std::uint64_t n = 0;
-        for (;;) {
-            for (int i = 1; i < every; ++i) exchange();
-            const auto t0 = Clock::now();
-            exchange();
-            last = Clock::now();
-            n += std::uint64_t(every);
-            samples[k++] = std::uint32_t(std::min<std::int64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(last - t0).count(),
-                UINT32_MAX));
-            if (last - start >= s.budget || k == kMaxSamples) break;
-        }
-        r.rate[r.reps] = double(n) / seconds(last - start);
+        for (std::uint64_t i = 0; i < n; ++i) exchange();
+        r.rate[r.reps] = double(n) / seconds(Clock::now() - start);
         r.count += n;
+        // The latency: then a third of the budget more, each round trip timed. One clock read
+        // per round trip: a sample runs from the end of one to the end of the next.
+        const std::size_t first = k;
+        const auto l0 = Clock::now();
+        auto t0 = l0;
+        while (k < kMaxSamples) {
+            exchange();
+            const auto t1 = Clock::now();
+            samples[k++] = std::uint32_t(std::min<std::int64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count(), UINT32_MAX));
+            t0 = t1;
+            if (t1 - l0 >= timed_for) break;
+        }
+        timed_time += t0 - l0;
+        timed_trips += k - first;
+        if (peers && !peers_first) run_peers(&r.peers_rate[r.reps]);
     }
     check_answer();  // the last answer
-    r.cpu_s = cpu_seconds() - cpu_start, r.ops = seq;
-    r.sample_every = every, r.samples = k;
+    r.cpu_s = cpu_seconds() - cpu_start - peers_cpu, r.ops = seq;
+    r.samples = k;
+    if (timed_trips) r.timed_rate = double(timed_trips) / seconds(timed_time);
     stamp_or_word(out, seq | kStop, s.touch_payload);
     ep.send(out);
     std::sort(samples.get(), samples.get() + k);
@@ -125,12 +149,13 @@ void pingpong_a(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
     r.p999_us = percentile_sorted(sorted, 99.9) / 1e3;
 }
 
-void pingpong_b(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
+void pingpong_b(Endpoint& ep, std::size_t size, const Settings& s, Report& r, Endpoint* peers) {
     // Both sides send the same body, so our own message is what the peer's must hold; `in`
     // starts as zeros, so a transport that never delivers a body fails the first check.
     auto out = filled(size);
     std::vector<std::byte> in(size);
     const double cpu_start = cpu_seconds();
+    double peers_cpu = 0;
     // The answer goes out first and the message is checked after, while the answer travels: the
     // check stays off the round trip's path. The answer carries our own count, so a lost or
     // extra message also fails a's check of it, not only ours.
@@ -142,9 +167,16 @@ void pingpong_b(Endpoint& ep, std::size_t size, const Settings& s, Report& r) {
             stamp_or_word(out, seq, s.touch_payload);
             ep.send(out);
         }
-        verify_or_word(in, seq | (w & kStop), out, s.touch_payload);
+        verify_or_word(in, seq | (w & (kStop | kSwitch)), out, s.touch_payload);
+        if (w & kSwitch) {  // a runs the peers' loop now, until its stop
+            if (!peers)
+                throw std::runtime_error("asked for the peers' loop, which this cell lacks");
+            const double c0 = cpu_seconds();
+            (void)peers_answer(*peers, size);
+            peers_cpu += cpu_seconds() - c0;
+        }
         if (w & kStop) {
-            r.cpu_s = cpu_seconds() - cpu_start, r.ops = seq;
+            r.cpu_s = cpu_seconds() - cpu_start - peers_cpu, r.ops = seq;
             return;
         }
     }

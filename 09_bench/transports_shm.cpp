@@ -82,7 +82,8 @@ private:
     Mapping map_;
 };
 
-// ---- cache-line: the floor for any round trip between two CPUs ----
+// ---- cache-line: a bound for any round trip between two CPUs (and one of the floor's two
+// shapes, measure_floor in harness.cpp) ----
 // One line serves both directions: the turn word says who may read, and the value travels in the
 // same line, so each hop is the line moving once from one core's cache to the other's. Two
 // lines (one per direction) cost more: each store must first take its line back from the core
