@@ -6,7 +6,7 @@
 // Run:    ./ipc_bench --quick   (in build/<preset>/09_bench; the full run is the target bench_run)
 //
 //   ipc_bench                       the default run: 100 B and 1 KiB, both placements (~1 min)
-//   ipc_bench --quick               a few milliseconds per cell (a smoke test)
+//   ipc_bench --quick               a few milliseconds per cell, one pair per target (a smoke test)
 //   ipc_bench --sizes all           64 B ... 1 MiB;  --sizes 100,4K,1M  picks sizes
 //   ipc_bench --only pipe,shm-ring --cpus cross --format csv
 //   ipc_bench --lab [--quick] [--svg F]  the method lab: one ping-pong measured the ways benchmarks
@@ -63,7 +63,7 @@ void write_file(const std::string& path, void (*writer)(std::FILE*, const bench:
 struct Options {
     bench::Run run;
     std::string cpus = "both", format = "table", csv, json, svg;
-    bool lab = false;
+    bool lab = false, quick = false;
     std::vector<const bench::Mechanism*> only;
 };
 
@@ -85,6 +85,7 @@ Options parse(std::span<const std::string_view> args) {
             o.lab = true;
         } else if (a == "--quick") {
             run.settings = {std::chrono::milliseconds(5), std::chrono::milliseconds(2), 1};
+            o.quick = true;
         } else if (a == "--sizes") {
             const auto v = value();
             run.sizes.clear();
@@ -165,24 +166,27 @@ std::vector<Cell> plan(bench::Run& run, const std::vector<const bench::Mechanism
     return planned;
 }
 
-// The ring's targets in one sitting: three pairs each, a reference then the ring, back to back.
+// The ring's targets in one sitting: `pairs` pairs each (three; one for --quick, a smoke test), a
+// reference then the ring, back to back.
 void measure_targets(bench::Run& run, const bench::Settings& floor_cell,
-                     const bench::Settings& short_cell, void (*progress)(const std::string&)) {
+                     const bench::Settings& short_cell, int pairs,
+                     void (*progress)(const std::string&)) {
     const bench::Placement* cross = nullptr;
     for (const auto& p : run.placements)
         if (p.cpu_a != p.cpu_b) cross = &p;
     if (!cross) return;
     const auto& ring = *bench::find_mechanism("shm-ring");
     const auto& copy = *bench::find_mechanism("memcpy");
-    for (int i = 0; i < 3; ++i) {
-        progress("cross  targets  round trip " + std::to_string(i + 1) + "/3");
+    const std::string of = std::string(1, '/').append(std::to_string(pairs));
+    for (int i = 0; i < pairs; ++i) {
+        progress("cross  targets  round trip " + std::to_string(i + 1) + of);
         run.targets.round_trip.push_back(
             {bench::measure_floor(*cross, floor_cell),
              bench::run_cell(ring, 100, *cross, bench::Mode::pingpong, short_cell)});
         bench::raise_if_interrupted();
     }
-    for (int i = 0; i < 3; ++i) {
-        progress("cross  targets  streaming " + std::to_string(i + 1) + "/3");
+    for (int i = 0; i < pairs; ++i) {
+        progress("cross  targets  streaming " + std::to_string(i + 1) + of);
         run.targets.streaming.push_back(
             {bench::run_cell(copy, 1024, *cross, bench::Mode::stream, short_cell),
              bench::run_cell(ring, 1024, *cross, bench::Mode::stream, short_cell)});
@@ -277,12 +281,13 @@ int main(int argc, char** argv) {
         }
         bench::Settings target_settings = floor_settings;
         target_settings.peers_way = false;
-        measure_targets(run, floor_settings, target_settings, [](const std::string& what) {
-            if (::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO))
-                std::fprintf(stderr, "\r%-70s", (what + " ...").c_str());
-            else
-                std::fprintf(stderr, "ipc_bench: %s\n", what.c_str());
-        });
+        measure_targets(run, floor_settings, target_settings, o.quick ? 1 : 3,
+                        [](const std::string& what) {
+                            if (::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO))
+                                std::fprintf(stderr, "\r%-70s", (what + " ...").c_str());
+                            else
+                                std::fprintf(stderr, "ipc_bench: %s\n", what.c_str());
+                        });
         for (const auto& t : run.targets.round_trip) failed += !t.reference.ok() + !t.ring.ok();
         for (const auto& t : run.targets.streaming) failed += !t.reference.ok() + !t.ring.ok();
         // A fixed-size row shows its one measurement at every size.

@@ -96,8 +96,10 @@ void print_peers_and_targets(std::FILE* out, const Run& run) {
 
     const Targets& t = run.targets;
     if (t.round_trip.empty() && t.streaming.empty()) return;
+    const std::size_t n_pairs = std::max(t.round_trip.size(), t.streaming.size());
     std::fprintf(out,
-                 "\n== The ring's targets, cross CPU (three pairs, each taken back to back) ==\n");
+                 "\n== The ring's targets, cross CPU (%zu pair%s, each taken back to back) ==\n",
+                 n_pairs, n_pairs == 1 ? "" : "s");
     if (!t.round_trip.empty()) {
         std::fprintf(out, "round trip at 100 B:");
         for (const auto& [ref, ring] : t.round_trip)
