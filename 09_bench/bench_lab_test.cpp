@@ -156,7 +156,7 @@ TEST(OpenLoop, LatencyIsTheReceiveTimeMinusTheDueTimeAndNeverNegative) {
 
 TEST(BenchLab, TheQuickLabPrintsTheKernelWaitRowsAndTheOpenLoopSweepTable) {
     const auto r = kit::test::run_program(
-        {kit::test::program_path("ipc_bench"), "--lab", "--quick"}, {}, std::chrono::seconds(30));
+        {kit::test::program_path("ipc_bench"), "--lab", "--quick"}, {}, std::chrono::seconds(25));
     ASSERT_TRUE(r.status.exited_with(0)) << r.status.describe() << r.out << r.err;
     EXPECT_NE(r.out.find("== Open-loop sweep: 100 B one-way messages offered at fixed rates"),
               std::string::npos)
