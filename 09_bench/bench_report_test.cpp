@@ -1,7 +1,8 @@
 // bench_report_test.cpp — the report's own logic on made-up measurements: the cache-line floor is
 // the fastest of its interleaved runs, a cell below it is flagged, the floor's spread names a host
 // that changed speed, each row is compared with its peers' way as stated, and the ring's targets
-// are medians of back-to-back pairs. Nothing here is timed; the numbers are given.
+// are medians of back-to-back pairs; a chart's axis labels never overlap. Nothing here is
+// timed; the numbers are given.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -159,6 +160,19 @@ TEST(Targets, EachRatioIsTheMedianOfItsBackToBackPairs) {
     EXPECT_NE(out.find("target: shm ring streaming = 45 % of memcpy"), std::string::npos) << out;
     EXPECT_NE(out.find("goal: at least 50 %)  MISSED"), std::string::npos) << out;
     EXPECT_NE(out.find("FAILED target cell: lost"), std::string::npos) << out;
+}
+
+TEST(Chart, EveryPowerOfTenIsLabelledAndAnotherLabelOnlyWhereItClearsItsNeighbours) {
+    // A latency axis whose low end (500 ns) sits 20 px from 1 us: the two labels would overlap,
+    // so only the power of ten keeps its label; 2 us and 5 us, 40 px apart, both fit.
+    const std::vector<double> x = {0, 20, 60, 100, 140};
+    const std::vector<std::string> text = {"500 ns", "1 us", "2 us", "5 us", "10 us"};
+    const std::vector<bool> major = {false, true, false, false, true};
+    EXPECT_EQ(labels_that_fit(x, text, major), (std::vector<bool>{false, true, true, true, true}));
+    // Squeezed together, only the powers of ten keep theirs, even where they touch.
+    const std::vector<double> narrow = {0, 5, 15, 25, 35};
+    EXPECT_EQ(labels_that_fit(narrow, text, major),
+              (std::vector<bool>{false, true, false, false, true}));
 }
 
 }  // namespace

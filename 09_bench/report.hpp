@@ -95,6 +95,11 @@ int run_lab(std::FILE* out, const Settings& base, const std::vector<int>& cpus, 
 // The lab's chart: one bar per row, the round trip's p50 with a whisker to p99, log scale.
 void write_lab_svg(std::FILE* out, const std::vector<LabRow>& rows, const Machine& machine,
                    std::size_t size);
+// Which tick labels of a chart's axis are drawn, given their centres (px), texts and whether each
+// is a power of ten: every power of ten, then each other label that clears those already drawn.
+[[nodiscard]] std::vector<bool> labels_that_fit(const std::vector<double>& x,
+                                                const std::vector<std::string>& text,
+                                                const std::vector<bool>& major);
 void write_csv(std::FILE* out, const Run& run);
 void write_json(std::FILE* out, const Run& run);
 void write_svg(std::FILE* out, const Run& run);

@@ -128,6 +128,23 @@ void write_json(std::FILE* out, const Run& run) {
     std::fprintf(out, "\n  ]\n}\n");
 }
 
+std::vector<bool> labels_that_fit(const std::vector<double>& x,
+                                  const std::vector<std::string>& text,
+                                  const std::vector<bool>& major) {
+    // An 11 px sans-serif digit or letter is about 6 px wide; a label keeps 8 px clear of the next.
+    auto half = [&](std::size_t i) { return 3.1 * double(text[i].size()) + 4; };
+    std::vector<bool> shown(x.size(), false);
+    auto clear = [&](std::size_t i) {
+        for (std::size_t j = 0; j < x.size(); ++j)
+            if (shown[j] && std::abs(x[i] - x[j]) < half(i) + half(j)) return false;
+        return true;
+    };
+    for (std::size_t i = 0; i < x.size(); ++i) shown[i] = major[i];
+    for (std::size_t i = 0; i < x.size(); ++i)
+        if (!major[i] && clear(i)) shown[i] = true;
+    return shown;
+}
+
 // ---- the SVG chart: two panels over the same rows (mechanism x placement), one bar per message
 // size. Left: round trips per second. Right: round-trip latency, a bar to p50 and a whisker on to
 // p99. Both axes are logarithmic and span the decades the data needs, no more.
@@ -177,26 +194,27 @@ std::string latency_tick(double us) {
     return short_number(us * 1000, units, 4, 1000);
 }
 
-// Grid lines and labels at 1, 2 and 5 x 10^k (2 and 5 unlabelled when the panel is crowded,
-// except at the ends).
+// Grid lines at 1, 2 and 5 x 10^k; every power of ten labelled, 2 and 5 where the label fits.
 void draw_axis(std::FILE* out, const Axis& a, double top, double bottom, const std::string& title,
                std::string (*tick)(double)) {
-    const bool crowded = a.hi - a.lo > 4;
+    std::vector<double> xs;
+    std::vector<std::string> labels;
+    std::vector<bool> majors;
     for (double d = std::floor(a.lo); d <= a.hi + 1e-9; ++d)
         for (double m : {1.0, 2.0, 5.0}) {
             const double v = m * std::pow(10, d), lv = std::log10(v);
             if (lv < a.lo - 1e-9 || lv > a.hi + 1e-9) continue;
-            const double x = a.at(v);
-            const bool major = m == 1;
+            xs.push_back(a.at(v)), labels.push_back(tick(v)), majors.push_back(m == 1);
             std::fprintf(out,
                          "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"%s\"/>\n",
-                         x, top, x, bottom, major ? "#bbb" : "#e4e4e4");
-            const bool end = std::abs(lv - a.lo) < 1e-9 || std::abs(lv - a.hi) < 1e-9;
-            if (major || !crowded || end)
-                std::fprintf(out,
-                             "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\"%s>%s</text>\n", x,
-                             bottom + 14, major ? "" : " fill=\"#777\"", xml_text(tick(v)).c_str());
+                         xs.back(), top, xs.back(), bottom, m == 1 ? "#bbb" : "#e4e4e4");
         }
+    const std::vector<bool> shown = labels_that_fit(xs, labels, majors);
+    for (std::size_t i = 0; i < xs.size(); ++i)
+        if (shown[i])
+            std::fprintf(out, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\"%s>%s</text>\n",
+                         xs[i], bottom + 14, majors[i] ? "" : " fill=\"#777\"",
+                         xml_text(labels[i]).c_str());
     std::fprintf(
         out, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" font-weight=\"bold\">%s</text>\n",
         a.x0 + a.width / 2, bottom + 30, xml_text(title).c_str());
