@@ -1,8 +1,8 @@
 // bench_report_test.cpp — the report's own logic on made-up measurements: the cache-line floor is
 // the fastest of its interleaved runs, a cell below it is flagged, the floor's spread names a host
 // that changed speed, each row is compared with its peers' way as stated, and the ring's targets
-// are medians of back-to-back pairs; a chart's axis labels never overlap. Nothing here is
-// timed; the numbers are given.
+// are medians of back-to-back pairs; a chart's axis labels every power of ten and adds a 2 or 5
+// only where its label fits. Nothing here is timed; the numbers are given.
 #include <gtest/gtest.h>
 
 #include <cstdio>
